@@ -1,0 +1,36 @@
+// shared/ is checked with no runtime's type library. These are the few web-platform globals that both
+// Node >= 20 and workerd provide; declaring them here keeps Node- or Workers-only APIs out of shared/.
+export {};
+
+declare global {
+  type BufferSource = ArrayBufferView | ArrayBuffer;
+  interface CryptoKey {
+    readonly type: string;
+  }
+  interface SubtleCrypto {
+    importKey(
+      format: 'raw',
+      keyData: BufferSource,
+      algorithm: { name: 'HMAC'; hash: 'SHA-256' },
+      extractable: boolean,
+      keyUsages: ('sign' | 'verify')[],
+    ): Promise<CryptoKey>;
+    sign(algorithm: 'HMAC', key: CryptoKey, data: BufferSource): Promise<ArrayBuffer>;
+    verify(algorithm: 'HMAC', key: CryptoKey, signature: BufferSource, data: BufferSource): Promise<boolean>;
+    digest(algorithm: 'SHA-256', data: BufferSource): Promise<ArrayBuffer>;
+  }
+  var crypto: {
+    readonly subtle: SubtleCrypto;
+    getRandomValues<T extends ArrayBufferView>(array: T): T;
+    randomUUID(): string;
+  };
+  class TextEncoder {
+    encode(input?: string): Uint8Array;
+  }
+  class TextDecoder {
+    constructor(label?: string, options?: { fatal?: boolean });
+    decode(input?: BufferSource): string;
+  }
+  function btoa(data: string): string;
+  function atob(data: string): string;
+}

@@ -1,0 +1,80 @@
+import { z } from 'zod';
+import { MODEL_IDS } from '../catalog/models.ts';
+import { TIERS } from '../policy/tiers.ts';
+
+// Query strings carry everything as text; JSON bodies may carry real numbers and booleans.
+const intFromText = (min: number, max: number) =>
+  z.preprocess(
+    (v) => (typeof v === 'string' && v.trim() !== '' ? Number(v) : v),
+    z.number().int().min(min).max(max),
+  );
+const fractionFromText = z.preprocess(
+  (v) => (typeof v === 'string' && v.trim() !== '' ? Number(v) : v),
+  z.number().min(0).max(1),
+);
+const boolFromText = z.preprocess((v) => (v === 'true' || v === '1' ? true : v === 'false' || v === '0' ? false : v), z.boolean());
+
+export const ClassifyParamsSchema = z
+  .object({
+    tier: z.enum(TIERS).optional().describe('Accuracy tier; default "auto". An explicit model overrides it.'),
+    model: z.enum(MODEL_IDS).optional().describe('Explicit model id from GET /v1/models.'),
+    top_k: intFromText(1, 20).default(5).describe('How many predictions to return (1-20).'),
+    min_confidence: fractionFromText
+      .optional()
+      .describe('Tier auto: escalate when the edge top-1 probability is below this (0-1).'),
+    allow_degraded: boolFromText
+      .optional()
+      .describe('Tiers accurate/max: answer from the edge instead of 503 when the origin is unavailable.'),
+  })
+  .strict()
+  .meta({ id: 'ClassifyParams' });
+
+export type ClassifyParams = z.infer<typeof ClassifyParamsSchema>;
+
+/** JSON body form: the parameters plus the image as base64. */
+export const ClassifyJsonBodySchema = ClassifyParamsSchema.extend({
+  image: z.string().min(1).describe('The image file, base64-encoded.'),
+})
+  .strict()
+  .meta({ id: 'ClassifyJsonBody' });
+
+export const PredictionSchema = z
+  .object({
+    index: z.number().int().min(0).describe('ImageNet-1k class index (0-999).'),
+    label: z.string(),
+    score: z.number().min(0).max(1).describe('Softmax probability.'),
+  })
+  .meta({ id: 'Prediction' });
+
+export const TimingsSchema = z
+  .object({
+    decode: z.number(),
+    preprocess: z.number(),
+    inference: z.number(),
+    total: z.number(),
+  })
+  .meta({ id: 'Timings' });
+
+export const WeightsStatusSchema = z.enum(['pretrained', 'untrained']);
+
+export const ClassifyResponseSchema = z
+  .object({
+    request_id: z.string(),
+    model: z.string().describe('The model that produced the predictions.'),
+    tier: z.enum(TIERS),
+    weights: WeightsStatusSchema.describe('"untrained" means seeded random weights: predictions are meaningless.'),
+    predictions: z.array(PredictionSchema),
+    timings_ms: TimingsSchema,
+    escalated: z.boolean().optional().describe('True when the origin answered after the edge ran.'),
+    edge: z
+      .object({ model: z.string(), top1_score: z.number() })
+      .optional()
+      .describe('The edge model and its top-1 probability, when the edge ran.'),
+    degraded: z.boolean().optional().describe('True when the origin was wanted but the edge answered.'),
+    degraded_reason: z.string().optional(),
+  })
+  .meta({ id: 'ClassifyResponse' });
+
+export type Prediction = z.infer<typeof PredictionSchema>;
+export type Timings = z.infer<typeof TimingsSchema>;
+export type ClassifyResponse = z.infer<typeof ClassifyResponseSchema>;

@@ -1,0 +1,57 @@
+import type { Context, MiddlewareHandler } from 'hono';
+import { ApiError } from './api-error.ts';
+
+export interface BodyLimitOptions {
+  /** Largest accepted body in bytes, looked up per request (settings live in c.env). */
+  maxBytes: (c: Context) => number;
+}
+
+export type BodyVariables = { body: Uint8Array };
+
+/**
+ * Reads the request body into memory, refusing it with 413 before reading when Content-Length is too big
+ * and while reading when a streamed body grows past the limit. The bytes are stored in `c.var.body` and
+ * the request is rebuilt around them, so later validators can parse it again.
+ */
+export function bodyLimit(options: BodyLimitOptions): MiddlewareHandler<{ Variables: BodyVariables }> {
+  return async (c, next) => {
+    const max = options.maxBytes(c);
+    const declared = c.req.header('content-length');
+    if (declared !== undefined) {
+      if (!/^\d+$/.test(declared.trim())) throw new ApiError('invalid_request', 'Content-Length is not a number.');
+      if (Number(declared) > max) throw tooLarge(max);
+    }
+    const bytes = c.req.raw.body ? await readAtMost(c.req.raw.body, max) : new Uint8Array(0);
+    c.set('body', bytes);
+    c.req.raw = new Request(c.req.raw, { body: bytes });
+    await next();
+  };
+}
+
+function tooLarge(max: number): ApiError {
+  return new ApiError('payload_too_large', `Request body exceeds the ${max}-byte limit.`);
+}
+
+async function readAtMost(stream: ReadableStream<Uint8Array>, max: number): Promise<Uint8Array> {
+  const reader = stream.getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.byteLength;
+    if (total > max) {
+      await reader.cancel().catch(() => undefined);
+      throw tooLarge(max);
+    }
+    chunks.push(value);
+  }
+  if (chunks.length === 1 && chunks[0]) return chunks[0];
+  const out = new Uint8Array(total);
+  let offset = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return out;
+}

@@ -1,0 +1,42 @@
+import { ImageError } from './errors.ts';
+import type { ImageProbe } from './probe.ts';
+
+export interface ImageLimits {
+  maxBytes: number;
+  maxSide: number;
+  maxPixels: number;
+}
+
+/** 16 MP decodes to 64 MB of RGBA: about the most a 128 MB isolate can hold next to the model. */
+export const DEFAULT_LIMITS: ImageLimits = {
+  maxBytes: 10 * 1024 * 1024,
+  maxSide: 10_000,
+  maxPixels: 16_000_000,
+};
+
+/** Rejects an upload by size before it is even probed. */
+export function checkByteLength(length: number, limits: ImageLimits = DEFAULT_LIMITS): void {
+  if (length > limits.maxBytes) {
+    throw new ImageError('image_too_large', `image is ${length} bytes; the limit is ${limits.maxBytes}`);
+  }
+}
+
+/** Rejects an image by its header dimensions, before any decoding. */
+export function checkDimensions(
+  probe: Pick<ImageProbe, 'width' | 'height'>,
+  limits: ImageLimits = DEFAULT_LIMITS,
+): void {
+  const { width, height } = probe;
+  if (width > limits.maxSide || height > limits.maxSide) {
+    throw new ImageError(
+      'image_too_large',
+      `image is ${width}x${height}; no side may exceed ${limits.maxSide} pixels`,
+    );
+  }
+  if (width * height > limits.maxPixels) {
+    throw new ImageError(
+      'image_too_large',
+      `image has ${width * height} pixels (${width}x${height}); the limit is ${limits.maxPixels}`,
+    );
+  }
+}

@@ -1,0 +1,64 @@
+// The seam between the HTTP layer and a runtime: the edge runs ORT-web, the origin its own ORT-node.
+import { type Ort, withOrt } from './ort-wasm-shim.ts';
+
+export interface Classifier {
+  /** Runs one forward pass on an NCHW float32 tensor and returns the raw logits. */
+  run(input: Float32Array, dims: readonly number[]): Promise<Float32Array>;
+  release(): Promise<void>;
+}
+
+export type GraphOptimization = 'disabled' | 'basic' | 'extended' | 'all';
+
+export interface OrtWebModel {
+  graph: Uint8Array;
+  /** ONNX external data files, keyed by the location the graph names (e.g. "model.onnx.data"). */
+  externalData?: ReadonlyArray<{ path: string; data: Uint8Array }>;
+  inputName: string;
+  outputName: string;
+}
+
+export interface OrtWebOptions {
+  graphOptimization?: GraphOptimization;
+}
+
+export class OrtWebClassifier implements Classifier {
+  private constructor(
+    private readonly ort: Ort,
+    private readonly session: Awaited<ReturnType<Ort['InferenceSession']['create']>>,
+    private readonly inputName: string,
+    private readonly outputName: string,
+  ) {}
+
+  static async create(model: OrtWebModel, options: OrtWebOptions = {}): Promise<OrtWebClassifier> {
+    return withOrt(async (ort) => {
+      const session = await ort.InferenceSession.create(model.graph, {
+        executionProviders: ['wasm'],
+        graphOptimizationLevel: options.graphOptimization ?? 'all',
+        ...(model.externalData ? { externalData: [...model.externalData] } : {}),
+      });
+      if (!session.inputNames.includes(model.inputName) || !session.outputNames.includes(model.outputName)) {
+        await session.release();
+        throw new Error(
+          `graph has inputs [${session.inputNames.join(', ')}] and outputs [${session.outputNames.join(', ')}], expected ${model.inputName} -> ${model.outputName}`,
+        );
+      }
+      return new OrtWebClassifier(ort, session, model.inputName, model.outputName);
+    });
+  }
+
+  async run(input: Float32Array, dims: readonly number[]): Promise<Float32Array> {
+    const tensor = new this.ort.Tensor('float32', input, dims);
+    const outputs = await this.session.run({ [this.inputName]: tensor });
+    const logits = outputs[this.outputName];
+    if (!logits || logits.type !== 'float32') throw new Error(`output ${this.outputName} is missing or not float32`);
+    const data = logits.data as Float32Array;
+    // Copy out of the WASM heap view before the tensor is disposed.
+    const copy = data.slice();
+    logits.dispose();
+    return copy;
+  }
+
+  release(): Promise<void> {
+    return this.session.release();
+  }
+}

@@ -1,0 +1,61 @@
+import { Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { requestId } from 'hono/request-id';
+import { createVerifier } from '../shared/signing/verify.ts';
+import { ApiError } from './http/api-error.ts';
+import type { AppEnv } from './http/env.ts';
+import type { InFlight } from './http/in-flight.ts';
+import { requestMetrics } from './http/metrics-middleware.ts';
+import { createErrorHandler, notFoundHandler } from './http/on-error.ts';
+import type { OriginMetrics } from './metrics/origin-metrics.ts';
+import type { ModelRegistry } from './models/registry.ts';
+import { classifyRoutes } from './routes/classify.ts';
+import { metricsRoutes } from './routes/metrics.ts';
+import { openInferenceRoutes } from './routes/open-inference.ts';
+import { requireSignature } from './signing/middleware.ts';
+
+export interface AppOptions {
+  registry: ModelRegistry;
+  metrics: OriginMetrics;
+  inFlight: InFlight;
+  hmacKeys: ReadonlyMap<string, string>;
+  signatureMaxAgeMs: number;
+  maxBodyBytes: number;
+  maxPixels: number;
+  defaultDeadlineMs: number;
+  log: (line: string) => void;
+}
+
+export const SERVER_VERSION = '0.1.0';
+
+// Probes and metrics stay unsigned: the kubelet and Prometheus cannot sign. Everything else needs a
+// signature as soon as one key is configured.
+const UNSIGNED = new Set(['/v2/health/live', '/v2/health/ready', '/metrics']);
+
+export function createApp(options: AppOptions) {
+  const app = new Hono<AppEnv>();
+  app.onError(createErrorHandler({ log: options.log }));
+  app.notFound(notFoundHandler);
+  app.use(requestId());
+  app.use(requestMetrics({ metrics: options.metrics }));
+  app.use(options.inFlight.middleware());
+  app.use(
+    bodyLimit({
+      maxSize: options.maxBodyBytes,
+      onError: () => {
+        throw new ApiError('payload_too_large', `the body exceeds ${options.maxBodyBytes} bytes`);
+      },
+    }),
+  );
+  if (options.hmacKeys.size > 0) {
+    const verify = requireSignature({
+      verifier: createVerifier({ keys: options.hmacKeys, maxAgeMs: options.signatureMaxAgeMs }),
+    });
+    app.use(async (c, next) => (UNSIGNED.has(c.req.path) ? next() : verify(c, next)));
+  }
+
+  app.route('/', openInferenceRoutes({ ...options, serverVersion: SERVER_VERSION }));
+  app.route('/', classifyRoutes({ ...options, limits: { maxBytes: options.maxBodyBytes, maxPixels: options.maxPixels } }));
+  app.route('/', metricsRoutes(options.metrics));
+  return app;
+}

@@ -1,0 +1,147 @@
+import { DeadlineExceededError, QueueFullError, ShuttingDownError } from './errors.ts';
+
+// Dynamic batching for one model. Requests that arrive within `windowMs` of the first waiting one run as
+// one batch (up to `maxBatch`); requests that arrive while a batch runs form the next batch, which starts
+// as soon as the running one ends. One batch runs at a time, because concurrent runs on one session only
+// compete for the same cores or GPU.
+
+export interface BatcherOptions {
+  name: string;
+  windowMs: number;
+  maxBatch: number;
+  /** Waiting requests at most; beyond this `submit` throws QueueFullError. */
+  maxQueue: number;
+  /** Runs `count` inputs laid end to end; returns their outputs laid end to end (equal sizes). */
+  runBatch: (batch: Float32Array, count: number) => Promise<Float32Array>;
+  now?: () => number;
+  onQueueDepth?: (depth: number) => void;
+  onBatch?: (size: number, ms: number) => void;
+  onReject?: (reason: 'queue_full' | 'deadline' | 'shutting_down') => void;
+}
+
+interface Pending {
+  input: Float32Array;
+  deadlineAt: number;
+  resolve: (output: Float32Array) => void;
+  reject: (error: Error) => void;
+  timer: ReturnType<typeof setTimeout> | undefined;
+}
+
+export class Batcher {
+  private readonly queue: Pending[] = [];
+  private running = false;
+  private closed = false;
+  private windowTimer: ReturnType<typeof setTimeout> | undefined;
+  private avgBatchMs = 0;
+  private idleWaiters: (() => void)[] = [];
+  private readonly now: () => number;
+
+  constructor(private readonly options: BatcherOptions) {
+    this.now = options.now ?? (() => performance.now());
+  }
+
+  get depth(): number {
+    return this.queue.length;
+  }
+
+  /** Queues one input; resolves with its output, or rejects with a batching error. */
+  submit(input: Float32Array, deadlineAt: number): Promise<Float32Array> {
+    const reject = (reason: 'queue_full' | 'deadline' | 'shutting_down', error: Error) => {
+      this.options.onReject?.(reason);
+      return Promise.reject(error);
+    };
+    if (this.closed) return reject('shutting_down', new ShuttingDownError());
+    const remaining = deadlineAt - this.now();
+    if (remaining <= 0) return reject('deadline', new DeadlineExceededError('deadline passed before inference'));
+    if (this.queue.length >= this.options.maxQueue) {
+      return reject('queue_full', new QueueFullError(this.options.name, this.retryAfterS()));
+    }
+    return new Promise<Float32Array>((resolve, rejectItem) => {
+      const item: Pending = { input, deadlineAt, resolve, reject: rejectItem, timer: undefined };
+      // Answer as soon as the deadline passes, not when the batch ahead of it finishes.
+      item.timer = setTimeout(() => this.expire(item), Math.ceil(remaining));
+      this.queue.push(item);
+      this.depthChanged();
+      this.schedule();
+    });
+  }
+
+  /** Refuses new work and resolves once everything queued or running has finished. */
+  drain(): Promise<void> {
+    this.closed = true;
+    if (this.windowTimer) {
+      clearTimeout(this.windowTimer);
+      this.windowTimer = undefined;
+      void this.flush();
+    }
+    if (!this.running && this.queue.length === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  private retryAfterS(): number {
+    const batchesAhead = Math.ceil(this.queue.length / this.options.maxBatch) + 1;
+    return Math.max(1, Math.ceil((batchesAhead * this.avgBatchMs) / 1000));
+  }
+
+  private expire(item: Pending): void {
+    const at = this.queue.indexOf(item);
+    if (at < 0) return;
+    this.queue.splice(at, 1);
+    this.depthChanged();
+    this.options.onReject?.('deadline');
+    item.reject(new DeadlineExceededError('deadline passed while waiting for inference'));
+    this.settleIfIdle();
+  }
+
+  private schedule(): void {
+    if (this.running) return;
+    if (this.queue.length >= this.options.maxBatch || this.closed) {
+      void this.flush();
+    } else if (!this.windowTimer) {
+      this.windowTimer = setTimeout(() => void this.flush(), this.options.windowMs);
+    }
+  }
+
+  private async flush(): Promise<void> {
+    if (this.windowTimer) clearTimeout(this.windowTimer);
+    this.windowTimer = undefined;
+    if (this.running) return;
+    const batch = this.queue.splice(0, this.options.maxBatch);
+    for (const item of batch) clearTimeout(item.timer);
+    this.depthChanged();
+    if (batch.length === 0) return this.settleIfIdle();
+
+    this.running = true;
+    const started = this.now();
+    try {
+      const size = batch[0]?.input.length ?? 0;
+      const joined = new Float32Array(size * batch.length);
+      batch.forEach((item, i) => joined.set(item.input, i * size));
+      const outputs = await this.options.runBatch(joined, batch.length);
+      const per = outputs.length / batch.length;
+      batch.forEach((item, i) => item.resolve(outputs.slice(i * per, (i + 1) * per)));
+    } catch (error) {
+      const failure = error instanceof Error ? error : new Error(String(error));
+      for (const item of batch) item.reject(failure);
+    } finally {
+      const ms = this.now() - started;
+      this.avgBatchMs = this.avgBatchMs === 0 ? ms : 0.8 * this.avgBatchMs + 0.2 * ms;
+      this.options.onBatch?.(batch.length, ms);
+      this.running = false;
+    }
+    // Whatever arrived during the run has already waited; start it right away.
+    if (this.queue.length > 0) void this.flush();
+    else this.settleIfIdle();
+  }
+
+  private depthChanged(): void {
+    this.options.onQueueDepth?.(this.queue.length);
+  }
+
+  private settleIfIdle(): void {
+    if (this.running || this.queue.length > 0) return;
+    const waiters = this.idleWaiters;
+    this.idleWaiters = [];
+    for (const w of waiters) w();
+  }
+}

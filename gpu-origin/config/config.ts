@@ -1,0 +1,106 @@
+import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
+import { describeIssues } from '../../shared/api/errors.ts';
+
+// Everything the service reads from its environment, parsed once at start so a bad value stops it with one
+// clear line instead of failing on the first request.
+
+const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+export const PROVIDERS = ['cuda', 'cpu'] as const;
+export type ProviderName = (typeof PROVIDERS)[number];
+export const ORT_LOG_LEVELS = ['verbose', 'info', 'warning', 'error', 'fatal'] as const;
+
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
+const list = z
+  .string()
+  .transform((v) => v.split(',').map((s) => s.trim()).filter((s) => s !== ''))
+  .pipe(z.array(z.string()));
+
+const hmacKeys = z
+  .string()
+  .transform((text, ctx) => {
+    const keys = new Map<string, string>();
+    for (const item of text.split(',').map((s) => s.trim()).filter((s) => s !== '')) {
+      const at = item.indexOf(':');
+      const id = at > 0 ? item.slice(0, at) : '';
+      const secret = at > 0 ? item.slice(at + 1) : '';
+      if (!/^[\w.-]{1,64}$/.test(id)) ctx.addIssue({ code: 'custom', message: 'each entry must be "kid:secret" with a plain key id' });
+      else if (secret.length < 32) ctx.addIssue({ code: 'custom', message: `secret of key "${id}" must be at least 32 characters` });
+      else keys.set(id, secret);
+    }
+    return keys;
+  });
+
+const EnvSchema = z.object({
+  ORIGIN_PORT: int(0, 65535).default(8788),
+  ORIGIN_HOST: z.string().min(1).default('0.0.0.0'),
+  ORIGIN_MODELS_DIR: z.string().min(1).default(`${REPO_ROOT}models`),
+  /** Empty means: every model directory found in ORIGIN_MODELS_DIR. */
+  ORIGIN_MODELS: list.default([]),
+  ORIGIN_EXECUTION_PROVIDERS: list.pipe(z.array(z.enum(PROVIDERS)).min(1)).default(['cuda', 'cpu']),
+  ORIGIN_ALLOW_CPU_FALLBACK: bool.default(true),
+  ORIGIN_BATCH_WINDOW_MS: z.coerce.number().min(0).max(1000).default(3),
+  ORIGIN_MAX_BATCH: int(1, 256).default(8),
+  ORIGIN_MAX_QUEUE: int(1, 100_000).default(64),
+  ORIGIN_DEFAULT_DEADLINE_MS: int(1, 600_000).default(10_000),
+  ORIGIN_HMAC_KEYS: hmacKeys.default(new Map()),
+  ORIGIN_SIGNATURE_MAX_AGE_MS: int(1000, 3_600_000).default(60_000),
+  ORIGIN_MAX_PIXELS: int(1, 1_000_000_000).default(40_000_000),
+  ORIGIN_MAX_BODY_BYTES: int(1, 1_000_000_000).default(20 * 1024 * 1024),
+  /** ORT intra-op threads; 0 lets ORT pick (one per core). */
+  ORIGIN_THREADS: int(0, 1024).default(0),
+  ORIGIN_SHUTDOWN_TIMEOUT_MS: int(0, 600_000).default(30_000),
+  /** ONNX Runtime's own log level. "fatal" hides its multi-line report of a missing CUDA library (we log one line). */
+  ORIGIN_ORT_LOG_LEVEL: z.enum(ORT_LOG_LEVELS).default('fatal'),
+});
+
+export interface OriginConfig {
+  port: number;
+  host: string;
+  modelsDir: string;
+  models: string[];
+  providers: ProviderName[];
+  allowCpuFallback: boolean;
+  batchWindowMs: number;
+  maxBatch: number;
+  maxQueue: number;
+  defaultDeadlineMs: number;
+  hmacKeys: ReadonlyMap<string, string>;
+  signatureMaxAgeMs: number;
+  maxPixels: number;
+  maxBodyBytes: number;
+  threads: number;
+  shutdownTimeoutMs: number;
+  ortLogLevel: (typeof ORT_LOG_LEVELS)[number];
+}
+
+export class ConfigError extends Error {}
+
+export function parseConfig(env: Record<string, string | undefined>): OriginConfig {
+  // Treat empty variables as unset so `FOO= cmd` falls back to the default.
+  const present = Object.fromEntries(Object.entries(env).filter(([k, v]) => k.startsWith('ORIGIN_') && v !== ''));
+  const parsed = EnvSchema.safeParse(present);
+  if (!parsed.success) throw new ConfigError(`invalid configuration: ${describeIssues(parsed.error.issues)}`);
+  const e = parsed.data;
+  return {
+    port: e.ORIGIN_PORT,
+    host: e.ORIGIN_HOST,
+    modelsDir: e.ORIGIN_MODELS_DIR,
+    models: e.ORIGIN_MODELS,
+    providers: [...new Set(e.ORIGIN_EXECUTION_PROVIDERS)],
+    allowCpuFallback: e.ORIGIN_ALLOW_CPU_FALLBACK,
+    batchWindowMs: e.ORIGIN_BATCH_WINDOW_MS,
+    maxBatch: e.ORIGIN_MAX_BATCH,
+    maxQueue: e.ORIGIN_MAX_QUEUE,
+    defaultDeadlineMs: e.ORIGIN_DEFAULT_DEADLINE_MS,
+    hmacKeys: e.ORIGIN_HMAC_KEYS,
+    signatureMaxAgeMs: e.ORIGIN_SIGNATURE_MAX_AGE_MS,
+    maxPixels: e.ORIGIN_MAX_PIXELS,
+    maxBodyBytes: e.ORIGIN_MAX_BODY_BYTES,
+    threads: e.ORIGIN_THREADS,
+    shutdownTimeoutMs: e.ORIGIN_SHUTDOWN_TIMEOUT_MS,
+    ortLogLevel: e.ORIGIN_ORT_LOG_LEVEL,
+  };
+}

@@ -1,0 +1,162 @@
+import { readdir, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { imagenetLabel } from '../../shared/catalog/labels.ts';
+import type { PreprocessSpec } from '../../shared/preprocess/spec.ts';
+import { Batcher } from '../batching/batcher.ts';
+import { ConfigError } from '../config/config.ts';
+import type { Classifier } from '../inference/classifier.ts';
+import { createOrtClassifier, type OrtClassifierOptions } from '../inference/ort-classifier.ts';
+import type { ProviderPolicy } from '../inference/providers.ts';
+import type { OriginMetrics } from '../metrics/origin-metrics.ts';
+import { type ModelManifest, preprocessSpecOf, readManifest } from './manifest.ts';
+
+export interface ServedModel {
+  readonly manifest: ModelManifest;
+  readonly spec: PreprocessSpec;
+  readonly classifier: Classifier;
+  readonly batcher: Batcher;
+  label(outputIndex: number): { index: number; label: string };
+}
+
+export interface BatchingOptions {
+  windowMs: number;
+  maxBatch: number;
+  maxQueue: number;
+}
+
+export interface ModelRegistryOptions extends ProviderPolicy {
+  modelsDir: string;
+  /** Directory names under modelsDir; empty means every directory holding a model.json. */
+  models: readonly string[];
+  threads: number;
+  batching: BatchingOptions;
+  metrics: OriginMetrics;
+  log: (line: string) => void;
+  createClassifier?: (options: OrtClassifierOptions) => Promise<Classifier>;
+}
+
+export type RegistryState = 'loading' | 'ready' | 'draining' | 'failed';
+
+export class ModelRegistry {
+  private readonly models = new Map<string, ServedModel>();
+  state: RegistryState = 'loading';
+
+  constructor(private readonly options: ModelRegistryOptions) {}
+
+  get(id: string): ServedModel | undefined {
+    return this.models.get(id);
+  }
+
+  list(): ServedModel[] {
+    return [...this.models.values()];
+  }
+
+  /** Loads and warms every configured model; the service is ready only after this resolves. */
+  async load(): Promise<void> {
+    try {
+      const dirs = await this.modelDirs();
+      for (const dir of dirs) {
+        const model = await this.loadOne(join(this.options.modelsDir, dir));
+        this.models.set(model.manifest.id, model);
+      }
+      if (this.state === 'loading') this.state = 'ready';
+    } catch (error) {
+      this.state = 'failed';
+      throw error;
+    }
+  }
+
+  /** Refuses new work and waits for queued and running batches. */
+  async drain(): Promise<void> {
+    this.state = 'draining';
+    await Promise.all(this.list().map((m) => m.batcher.drain()));
+  }
+
+  async dispose(): Promise<void> {
+    await Promise.all(this.list().map((m) => m.classifier.dispose()));
+    this.models.clear();
+  }
+
+  private async modelDirs(): Promise<string[]> {
+    const { modelsDir, models } = this.options;
+    if (models.length > 0) return [...models];
+    let entries: string[];
+    try {
+      entries = (await readdir(modelsDir)).sort();
+    } catch {
+      throw new ConfigError(`models directory ${modelsDir} cannot be read; set ORIGIN_MODELS_DIR`);
+    }
+    const found: string[] = [];
+    for (const entry of entries) {
+      if (await exists(join(modelsDir, entry, 'model.json'))) found.push(entry);
+    }
+    if (found.length === 0) {
+      throw new ConfigError(`no models in ${modelsDir}; build one with \`npm run models -- build b5\``);
+    }
+    return found;
+  }
+
+  private async loadOne(dir: string): Promise<ServedModel> {
+    const { metrics, batching } = this.options;
+    const manifest = await readManifest(dir);
+    const spec = preprocessSpecOf(manifest);
+    const started = performance.now();
+    const classifier = await (this.options.createClassifier ?? createOrtClassifier)({
+      name: manifest.id,
+      modelPath: manifest.modelPath,
+      inputName: manifest.inputName,
+      outputName: manifest.outputName,
+      inputSize: manifest.resolution,
+      classes: manifest.classes,
+      threads: this.options.threads,
+      providers: this.options.providers,
+      allowCpuFallback: this.options.allowCpuFallback,
+      log: this.options.log,
+    });
+    const labels = { model: manifest.id };
+    const batcher = new Batcher({
+      name: manifest.id,
+      ...batching,
+      runBatch: async (batch, count) => {
+        const t = performance.now();
+        const out = await classifier.run(batch, count);
+        metrics.inference.observe(labels, (performance.now() - t) / 1000);
+        return out;
+      },
+      onQueueDepth: (depth) => metrics.queueDepth.set(labels, depth),
+      onBatch: (size) => metrics.batchSize.observe(labels, size),
+      onReject: (reason) => metrics.rejected.inc({ ...labels, reason }),
+    });
+    await warmUp(classifier);
+    metrics.provider.set({ ...labels, provider: classifier.provider }, 1);
+    metrics.queueDepth.set(labels, 0);
+    this.options.log(`${manifest.id}: loaded and warmed in ${Math.round(performance.now() - started)} ms`);
+    // 1001-class graphs put "background" at index 0.
+    const offset = manifest.classes === 1001 ? 1 : 0;
+    const imagenet = manifest.classes - offset === 1000;
+    return {
+      manifest,
+      spec,
+      classifier,
+      batcher,
+      label: (outputIndex) => {
+        const index = outputIndex - offset;
+        return { index, label: imagenet ? imagenetLabel(index) : `class ${index}` };
+      },
+    };
+  }
+}
+
+// The first run allocates memory arenas and (on GPU) picks kernels; do it before declaring readiness.
+async function warmUp(classifier: Classifier): Promise<void> {
+  const size = 3 * classifier.inputSize * classifier.inputSize;
+  await classifier.run(new Float32Array(size), 1);
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    return (await stat(path)).isFile();
+  } catch {
+    return false;
+  }
+}

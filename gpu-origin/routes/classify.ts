@@ -1,0 +1,120 @@
+import { Hono } from 'hono';
+import {
+  ClassifyJsonBodySchema,
+  type ClassifyParams,
+  ClassifyParamsSchema,
+  type ClassifyResponse,
+} from '../../shared/api/classify.ts';
+import { describeIssues } from '../../shared/api/errors.ts';
+import type { Tier } from '../../shared/policy/tiers.ts';
+import { preprocess } from '../../shared/preprocess/preprocess.ts';
+import { EDGE_BALANCED_MODEL, EDGE_FAST_MODEL, ORIGIN_ACCURATE_MODEL, ORIGIN_MAX_MODEL } from '../../shared/policy/escalation.ts';
+import { ApiError } from '../http/api-error.ts';
+import type { AppEnv } from '../http/env.ts';
+import { decodeImage, type DecodeLimits } from '../image/decode.ts';
+import { softmax, topK } from '../inference/top-k.ts';
+import type { ModelRegistry, ServedModel } from '../models/registry.ts';
+import { asApiError } from './batch-errors.ts';
+import { deadlineFrom, DEADLINE_HEADER } from './deadline.ts';
+
+export interface ClassifyRouteOptions {
+  registry: ModelRegistry;
+  limits: DecodeLimits;
+  defaultDeadlineMs: number;
+}
+
+// The origin is where auto escalates to, so auto (and no tier) means the accurate model here.
+const TIER_MODEL: Record<Tier, string> = {
+  fast: EDGE_FAST_MODEL,
+  balanced: EDGE_BALANCED_MODEL,
+  auto: ORIGIN_ACCURATE_MODEL,
+  accurate: ORIGIN_ACCURATE_MODEL,
+  max: ORIGIN_MAX_MODEL,
+};
+
+function tierOfModel(id: string): Tier {
+  const entry = Object.entries(TIER_MODEL).find(([tier, model]) => model === id && tier !== 'auto');
+  return entry ? (entry[0] as Tier) : 'accurate';
+}
+
+function chooseModel(registry: ModelRegistry, params: ClassifyParams): { model: ServedModel; tier: Tier } {
+  if (params.model !== undefined) {
+    const model = registry.get(params.model);
+    if (!model) throw new ApiError('model_unavailable', `${params.model} is not served by this origin`);
+    return { model, tier: params.tier ?? tierOfModel(params.model) };
+  }
+  const tier = params.tier ?? 'accurate';
+  const model = registry.get(TIER_MODEL[tier]);
+  if (!model) throw new ApiError('tier_unavailable', `tier ${tier} needs ${TIER_MODEL[tier]}, which this origin does not serve`);
+  return { model, tier };
+}
+
+async function readRequest(req: Request, query: Record<string, string>): Promise<{ params: ClassifyParams; image: Uint8Array }> {
+  const type = req.headers.get('content-type') ?? '';
+  if (type.toLowerCase().startsWith('application/json')) {
+    let json: unknown;
+    try {
+      json = await req.json();
+    } catch {
+      throw new ApiError('invalid_request', 'the JSON body cannot be parsed');
+    }
+    const parsed = ClassifyJsonBodySchema.safeParse(json);
+    if (!parsed.success) throw new ApiError('invalid_parameter', describeIssues(parsed.error.issues));
+    const { image, ...params } = parsed.data;
+    let bytes: Uint8Array;
+    try {
+      bytes = Uint8Array.from(atob(image), (ch) => ch.charCodeAt(0));
+    } catch {
+      throw new ApiError('invalid_parameter', 'image: must be base64');
+    }
+    return { params, image: bytes };
+  }
+  const parsed = ClassifyParamsSchema.safeParse(query);
+  if (!parsed.success) throw new ApiError('invalid_parameter', describeIssues(parsed.error.issues));
+  return { params: parsed.data, image: new Uint8Array(await req.arrayBuffer()) };
+}
+
+export function classifyRoutes(options: ClassifyRouteOptions) {
+  const app = new Hono<AppEnv>();
+  app.post('/v1/classify', async (c) => {
+    const arrivedAt = performance.now();
+    const deadlineAt = deadlineFrom(c.req.header(DEADLINE_HEADER), arrivedAt, options.defaultDeadlineMs);
+    const { params, image } = await readRequest(c.req.raw, c.req.query());
+    const { model, tier } = chooseModel(options.registry, params);
+
+    const decodeStart = performance.now();
+    const pixels = await decodeImage(image, options.limits);
+    const preprocessStart = performance.now();
+    const tensor = preprocess(pixels, model.spec);
+    const inferenceStart = performance.now();
+    let logits: Float32Array;
+    try {
+      logits = await model.batcher.submit(tensor, deadlineAt);
+    } catch (error) {
+      throw asApiError(error);
+    }
+    const done = performance.now();
+
+    const offset = model.manifest.classes === 1001 ? 1 : 0;
+    const predictions = topK(softmax(logits), params.top_k, offset).map(({ index, score }) => ({
+      ...model.label(index),
+      score,
+    }));
+    const round = (ms: number) => Math.round(ms * 100) / 100;
+    const body: ClassifyResponse = {
+      request_id: c.get('requestId'),
+      model: model.manifest.id,
+      tier,
+      weights: model.manifest.weights,
+      predictions,
+      timings_ms: {
+        decode: round(preprocessStart - decodeStart),
+        preprocess: round(inferenceStart - preprocessStart),
+        inference: round(done - inferenceStart),
+        total: round(done - arrivedAt),
+      },
+    };
+    return c.json(body);
+  });
+  return app;
+}

@@ -1,0 +1,18 @@
+import { ApiError } from '../http/api-error.ts';
+
+/**
+ * Header carrying the caller's remaining time budget in milliseconds (a relative duration, so the caller's
+ * and the origin's clocks need not agree). The budget starts when the request arrives here.
+ */
+export const DEADLINE_HEADER = 'x-deadline-ms';
+const MAX_DEADLINE_MS = 600_000;
+
+/** Absolute deadline on performance.now()'s clock. */
+export function deadlineFrom(header: string | undefined, arrivedAt: number, defaultMs: number): number {
+  if (header === undefined) return arrivedAt + defaultMs;
+  const ms = Number(header.trim());
+  if (header.trim() === '' || !Number.isInteger(ms) || ms < 0 || ms > MAX_DEADLINE_MS) {
+    throw new ApiError('invalid_parameter', `${DEADLINE_HEADER} must be a whole number of milliseconds from 0 to ${MAX_DEADLINE_MS}`);
+  }
+  return arrivedAt + ms;
+}

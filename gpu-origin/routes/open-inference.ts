@@ -1,0 +1,142 @@
+import { Hono } from 'hono';
+import { z } from 'zod';
+import { describeIssues } from '../../shared/api/errors.ts';
+import { ApiError } from '../http/api-error.ts';
+import type { AppEnv } from '../http/env.ts';
+import type { ModelRegistry, ServedModel } from '../models/registry.ts';
+import { asApiError } from './batch-errors.ts';
+import { deadlineFrom, DEADLINE_HEADER } from './deadline.ts';
+
+// KServe Open Inference Protocol v2 (REST): health, model metadata and readiness, and FP32 tensor inference.
+// Each image of an infer request joins the model's batcher on its own, so it batches with other traffic.
+
+export interface OpenInferenceOptions {
+  registry: ModelRegistry;
+  defaultDeadlineMs: number;
+  serverVersion: string;
+}
+
+// Row-major nested arrays are allowed by the protocol as well as flat ones.
+type Nested = number | Nested[];
+const NestedNumbers: z.ZodType<Nested[]> = z.array(z.union([z.number(), z.lazy(() => NestedNumbers)]));
+
+const InferRequestSchema = z.object({
+  id: z.string().max(256).optional(),
+  parameters: z.record(z.string(), z.unknown()).optional(),
+  inputs: z
+    .array(
+      z.object({
+        name: z.string(),
+        shape: z.array(z.number().int().min(0)),
+        datatype: z.string(),
+        parameters: z.record(z.string(), z.unknown()).optional(),
+        data: NestedNumbers,
+      }),
+    )
+    .length(1, 'exactly one input tensor is expected'),
+  outputs: z.array(z.object({ name: z.string() })).optional(),
+});
+
+function modelOr404(registry: ModelRegistry, name: string): ServedModel {
+  const model = registry.get(name);
+  if (!model) throw new ApiError('not_found', `model ${name} is not served here`);
+  return model;
+}
+
+function metadata(model: ServedModel) {
+  const { manifest, classifier } = model;
+  const r = manifest.resolution;
+  return {
+    name: manifest.id,
+    versions: ['1'],
+    platform: 'onnxruntime_onnx',
+    inputs: [{ name: manifest.inputName, datatype: 'FP32', shape: [-1, 3, r, r] }],
+    outputs: [{ name: manifest.outputName, datatype: 'FP32', shape: [-1, manifest.classes] }],
+    parameters: {
+      execution_provider: classifier.provider,
+      weights: manifest.weights,
+      weight_source: manifest.source,
+      preprocess: model.spec,
+    },
+  };
+}
+
+function flatten(data: Nested[]): number[] {
+  return data.flat(Number.POSITIVE_INFINITY as 1) as number[];
+}
+
+export function openInferenceRoutes(options: OpenInferenceOptions) {
+  const { registry } = options;
+  const app = new Hono<AppEnv>();
+
+  app.get('/v2/health/live', (c) => c.json({ live: true }));
+  app.get('/v2/health/ready', (c) => {
+    const ready = registry.state === 'ready';
+    return c.json({ ready }, ready ? 200 : 503);
+  });
+  app.get('/v2', (c) => c.json({ name: 'gpu-origin', version: options.serverVersion, extensions: [] }));
+
+  app.get('/v2/models/:name', (c) => c.json(metadata(modelOr404(registry, c.req.param('name')))));
+  app.get('/v2/models/:name/ready', (c) => {
+    const model = modelOr404(registry, c.req.param('name'));
+    const ready = registry.state === 'ready';
+    return c.json({ name: model.manifest.id, ready }, ready ? 200 : 503);
+  });
+
+  app.post('/v2/models/:name/infer', async (c) => {
+    const arrivedAt = performance.now();
+    const deadlineAt = deadlineFrom(c.req.header(DEADLINE_HEADER), arrivedAt, options.defaultDeadlineMs);
+    const model = modelOr404(registry, c.req.param('name'));
+    let json: unknown;
+    try {
+      json = await c.req.json();
+    } catch {
+      throw new ApiError('invalid_request', 'the body must be a JSON inference request');
+    }
+    const parsed = InferRequestSchema.safeParse(json);
+    if (!parsed.success) throw new ApiError('invalid_request', describeIssues(parsed.error.issues));
+    const request = parsed.data;
+    const input = request.inputs[0] as (typeof request.inputs)[number];
+    const { manifest, classifier } = model;
+    const r = manifest.resolution;
+
+    if (input.name !== manifest.inputName) {
+      throw new ApiError('invalid_parameter', `input must be named "${manifest.inputName}"`);
+    }
+    if (input.datatype !== 'FP32') throw new ApiError('invalid_parameter', 'datatype must be FP32');
+    const [n, ...rest] = input.shape;
+    if (n === undefined || n < 1 || rest.join(',') !== `3,${r},${r}`) {
+      throw new ApiError('invalid_parameter', `shape must be [N, 3, ${r}, ${r}] with N >= 1`);
+    }
+    for (const out of request.outputs ?? []) {
+      if (out.name !== manifest.outputName) throw new ApiError('invalid_parameter', `unknown output "${out.name}"`);
+    }
+    const values = flatten(input.data);
+    const perImage = 3 * r * r;
+    if (values.length !== n * perImage) {
+      throw new ApiError('invalid_parameter', `data holds ${values.length} values; shape needs ${n * perImage}`);
+    }
+    if (!values.every(Number.isFinite)) throw new ApiError('invalid_parameter', 'data must be finite numbers');
+    const tensor = Float32Array.from(values);
+
+    let outputs: Float32Array[];
+    try {
+      outputs = await Promise.all(
+        Array.from({ length: n }, (_, i) =>
+          model.batcher.submit(tensor.subarray(i * perImage, (i + 1) * perImage), deadlineAt),
+        ),
+      );
+    } catch (error) {
+      throw asApiError(error);
+    }
+    const data: number[] = [];
+    for (const row of outputs) for (const v of row) data.push(v);
+    return c.json({
+      model_name: manifest.id,
+      model_version: '1',
+      ...(request.id !== undefined ? { id: request.id } : {}),
+      outputs: [{ name: manifest.outputName, datatype: 'FP32', shape: [n, classifier.classes], data }],
+    });
+  });
+  return app;
+}

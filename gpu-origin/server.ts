@@ -1,0 +1,74 @@
+import type { AddressInfo } from 'node:net';
+import { serve } from '@hono/node-server';
+import { createApp } from './app.ts';
+import type { OriginConfig } from './config/config.ts';
+import { InFlight } from './http/in-flight.ts';
+import { setOrtLogLevel } from './inference/ort-classifier.ts';
+import { createOriginMetrics } from './metrics/origin-metrics.ts';
+import { ModelRegistry } from './models/registry.ts';
+
+export interface OriginServer {
+  /** e.g. http://127.0.0.1:41234 */
+  url: string;
+  registry: ModelRegistry;
+  /** Resolves when every configured model is loaded and warmed; rejects if one cannot be. */
+  loaded: Promise<void>;
+  /** Stops accepting, finishes in-flight requests and queued batches, then releases the models. */
+  close(): Promise<void>;
+}
+
+export interface StartOptions {
+  log?: (line: string) => void;
+}
+
+/**
+ * Listens at once (liveness answers during loading, readiness does not), then loads and warms the models.
+ */
+export async function startOrigin(config: OriginConfig, options: StartOptions = {}): Promise<OriginServer> {
+  const log = options.log ?? ((line: string) => console.log(`[origin] ${line}`));
+  setOrtLogLevel(config.ortLogLevel);
+  const metrics = createOriginMetrics();
+  const inFlight = new InFlight();
+  const registry = new ModelRegistry({
+    modelsDir: config.modelsDir,
+    models: config.models,
+    providers: config.providers,
+    allowCpuFallback: config.allowCpuFallback,
+    threads: config.threads,
+    batching: { windowMs: config.batchWindowMs, maxBatch: config.maxBatch, maxQueue: config.maxQueue },
+    metrics,
+    log,
+  });
+  const app = createApp({ ...config, registry, metrics, inFlight, log });
+
+  const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
+    const s = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, () => resolve(s));
+    s.once('error', reject);
+  });
+  const address = server.address() as AddressInfo;
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  const url = `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${address.port}`;
+  log(`listening on ${url}`);
+
+  const loaded = registry.load();
+  // Callers observe failures through `loaded`; this only stops an unhandled-rejection crash meanwhile.
+  loaded.catch(() => {});
+
+  let closing: Promise<void> | undefined;
+  const close = () => {
+    closing ??= (async () => {
+      registry.state = 'draining';
+      const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
+      if ('closeIdleConnections' in server) server.closeIdleConnections();
+      const drained = await inFlight.idle(config.shutdownTimeoutMs);
+      if (!drained) log(`shutdown: ${inFlight.size} requests still running after ${config.shutdownTimeoutMs} ms`);
+      await registry.drain();
+      if ('closeAllConnections' in server) server.closeAllConnections();
+      await stopped;
+      await loaded.catch(() => {});
+      await registry.dispose();
+    })();
+    return closing;
+  };
+  return { url, registry, loaded, close };
+}

@@ -1,0 +1,117 @@
+import { type AxisKernel, axisKernel, PRECISION_BITS } from './kernels.ts';
+import type { Interpolation, RgbImage } from './spec.ts';
+
+// Pillow's two-pass separable resize for 8-bit images: horizontal pass first, rounded and clipped to uint8,
+// then the vertical pass. Only the output window [left, left + width) x [top, top + height) is computed.
+
+export interface Window {
+  left: number;
+  top: number;
+  width: number;
+  height: number;
+}
+
+const HALF = 1 << (PRECISION_BITS - 1);
+
+// Sums stay within int32 for 8-bit input (as in PIL), so `>>` floors like PIL's shift, and storing into a
+// Uint8ClampedArray clips to 0..255 like PIL's clip8.
+
+/** Resize `image` to outWidth x outHeight and return the requested window as packed RGB (3 bytes/pixel). */
+export function resizeWindow(
+  image: RgbImage,
+  outWidth: number,
+  outHeight: number,
+  window: Window,
+  interpolation: Interpolation,
+): Uint8Array {
+  const { left, top, width, height } = window;
+  const sameWidth = outWidth === image.width;
+  const sameHeight = outHeight === image.height;
+  const vertical = sameHeight ? undefined : axisKernel(image.height, outHeight, interpolation, top, height);
+  // Source rows the vertical pass reads: only those go through the horizontal pass.
+  let rowFirst = top;
+  let rowEnd = top + height;
+  if (vertical) {
+    const last = height - 1;
+    rowFirst = vertical.start[0] as number;
+    rowEnd = (vertical.start[last] as number) + (vertical.count[last] as number);
+  }
+  const rows = sameWidth
+    ? copyColumns(image, rowFirst, rowEnd, left, width)
+    : horizontalPass(image, rowFirst, rowEnd, axisKernel(image.width, outWidth, interpolation, left, width));
+  if (!vertical) return rows;
+  return verticalPass(rows, width, rowFirst, vertical);
+}
+
+function copyColumns(
+  image: RgbImage,
+  rowFirst: number,
+  rowEnd: number,
+  left: number,
+  width: number,
+): Uint8Array {
+  const ch = image.channels;
+  const src = image.data;
+  const out = new Uint8Array((rowEnd - rowFirst) * width * 3);
+  let o = 0;
+  for (let y = rowFirst; y < rowEnd; y++) {
+    let s = (y * image.width + left) * ch;
+    for (let x = 0; x < width; x++, s += ch) {
+      out[o++] = src[s] as number;
+      out[o++] = src[s + 1] as number;
+      out[o++] = src[s + 2] as number;
+    }
+  }
+  return out;
+}
+
+function horizontalPass(image: RgbImage, rowFirst: number, rowEnd: number, k: AxisKernel): Uint8Array {
+  const ch = image.channels;
+  const src = image.data;
+  const width = k.start.length;
+  const { size, start, count, weights } = k;
+  const out = new Uint8ClampedArray((rowEnd - rowFirst) * width * 3);
+  let o = 0;
+  for (let y = rowFirst; y < rowEnd; y++) {
+    const rowBase = y * image.width;
+    for (let x = 0; x < width; x++) {
+      const n = count[x] as number;
+      const kBase = x * size;
+      let s = (rowBase + (start[x] as number)) * ch;
+      let r = HALF;
+      let g = HALF;
+      let b = HALF;
+      for (let t = 0; t < n; t++, s += ch) {
+        const w = weights[kBase + t] as number;
+        r += (src[s] as number) * w;
+        g += (src[s + 1] as number) * w;
+        b += (src[s + 2] as number) * w;
+      }
+      out[o++] = r >> PRECISION_BITS;
+      out[o++] = g >> PRECISION_BITS;
+      out[o++] = b >> PRECISION_BITS;
+    }
+  }
+  return new Uint8Array(out.buffer);
+}
+
+/** `rows` holds source rows from `rowFirst` on, `width` RGB pixels each. */
+function verticalPass(rows: Uint8Array, width: number, rowFirst: number, k: AxisKernel): Uint8Array {
+  const height = k.start.length;
+  const { size, start, count, weights } = k;
+  const stride = width * 3;
+  const out = new Uint8ClampedArray(height * stride);
+  let o = 0;
+  for (let y = 0; y < height; y++) {
+    const n = count[y] as number;
+    const kBase = y * size;
+    const rowBase = ((start[y] as number) - rowFirst) * stride;
+    for (let i = 0; i < stride; i++) {
+      let acc = HALF;
+      let s = rowBase + i;
+      for (let t = 0; t < n; t++, s += stride) acc += (rows[s] as number) * (weights[kBase + t] as number);
+      out[o++] = acc >> PRECISION_BITS;
+    }
+  }
+  return new Uint8Array(out.buffer);
+}

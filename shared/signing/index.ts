@@ -1,0 +1,11 @@
+export { SIGNATURE_HEADERS, SIGNATURE_VERSION, canonicalString } from './canonical.ts';
+export { ReplayCache, type ReplayCheck } from './replay-cache.ts';
+export { type SignatureHeaders, type SignRequestInput, type SigningKey, signRequest } from './sign.ts';
+export {
+  createVerifier,
+  type RequestToVerify,
+  type Verifier,
+  type VerifierOptions,
+  type VerifyFailure,
+  type VerifyResult,
+} from './verify.ts';

@@ -21,6 +21,7 @@ export interface AppOptions {
   hmacKeys: ReadonlyMap<string, string>;
   signatureMaxAgeMs: number;
   maxBodyBytes: number;
+  maxImageBytes: number;
   maxPixels: number;
   defaultDeadlineMs: number;
   log: (line: string) => void;
@@ -39,11 +40,19 @@ export function createApp(options: AppOptions) {
   app.use(requestId());
   app.use(requestMetrics({ metrics: options.metrics }));
   app.use(options.inFlight.middleware());
+  app.use(async (c, next) => {
+    await next();
+    // While draining, tell clients not to reuse the connection.
+    if (options.registry.state === 'draining') c.header('connection', 'close');
+  });
   app.use(
     bodyLimit({
       maxSize: options.maxBodyBytes,
       onError: () => {
-        throw new ApiError('payload_too_large', `the body exceeds ${options.maxBodyBytes} bytes`);
+        // The unread rest of the body would poison a reused connection: close it.
+        throw new ApiError('payload_too_large', `the body exceeds ${options.maxBodyBytes} bytes`, {
+          connection: 'close',
+        });
       },
     }),
   );
@@ -55,7 +64,10 @@ export function createApp(options: AppOptions) {
   }
 
   app.route('/', openInferenceRoutes({ ...options, serverVersion: SERVER_VERSION }));
-  app.route('/', classifyRoutes({ ...options, limits: { maxBytes: options.maxBodyBytes, maxPixels: options.maxPixels } }));
+  app.route(
+    '/',
+    classifyRoutes({ ...options, limits: { maxBytes: options.maxImageBytes, maxPixels: options.maxPixels } }),
+  );
   app.route('/', metricsRoutes(options.metrics));
   return app;
 }

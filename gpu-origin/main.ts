@@ -19,7 +19,9 @@ try {
   throw error;
 }
 
-const origin = await startOrigin(config, { log }).catch((error: Error) => fatal(`cannot listen: ${error.message}`));
+const origin = await startOrigin(config, { log }).catch((error: Error) =>
+  fatal(`cannot listen: ${error.message}`),
+);
 
 let stopping = false;
 const stop = (signal: string) => {
@@ -39,8 +41,14 @@ process.on('SIGINT', () => stop('SIGINT'));
 
 try {
   await origin.loaded;
-  log(`ready: ${origin.registry.list().map((m) => `${m.manifest.id} (${m.classifier.provider})`).join(', ')}`);
+  log(
+    `ready: ${origin.registry
+      .list()
+      .map((m) => `${m.manifest.id} (${m.classifier.provider})`)
+      .join(', ')}`,
+  );
 } catch (error) {
-  const known = error instanceof ConfigError || error instanceof ProviderError || error instanceof ManifestError;
+  const known =
+    error instanceof ConfigError || error instanceof ProviderError || error instanceof ManifestError;
   fatal(known ? (error as Error).message : `model loading failed: ${(error as Error).stack}`);
 }

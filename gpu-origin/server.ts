@@ -58,13 +58,25 @@ export async function startOrigin(config: OriginConfig, options: StartOptions = 
   const close = () => {
     closing ??= (async () => {
       registry.state = 'draining';
-      const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
-      if ('closeIdleConnections' in server) server.closeIdleConnections();
+      let stopped = false;
+      const serverClosed = new Promise<void>((resolve) =>
+        server.close(() => {
+          stopped = true;
+          resolve();
+        }),
+      );
       const drained = await inFlight.idle(config.shutdownTimeoutMs);
-      if (!drained) log(`shutdown: ${inFlight.size} requests still running after ${config.shutdownTimeoutMs} ms`);
+      if (!drained)
+        log(`shutdown: ${inFlight.size} requests still running after ${config.shutdownTimeoutMs} ms`);
       await registry.drain();
-      if ('closeAllConnections' in server) server.closeAllConnections();
-      await stopped;
+      // A handler has returned before its response is written: close keep-alive connections only once idle.
+      const until = performance.now() + 2000;
+      while (!stopped && performance.now() < until) {
+        if ('closeIdleConnections' in server) server.closeIdleConnections();
+        await new Promise((resolve) => setTimeout(resolve, 25));
+      }
+      if (!stopped && 'closeAllConnections' in server) server.closeAllConnections();
+      await serverClosed;
       await loaded.catch(() => {});
       await registry.dispose();
     })();

@@ -60,13 +60,30 @@ const DECODERS: Record<ImageType, Decoder> = {
   },
 };
 
-/** Decodes to RGBA; a failure leaves the codec re-initialised, since an aborted WASM instance is unusable. */
+/**
+ * A WASM heap never shrinks: after a large image the codec would keep its grown memory (4 bytes per pixel)
+ * for the isolate's lifetime, next to the model's heap. Past this size the instance is replaced so that
+ * memory can be collected; a fresh one costs a fraction of a millisecond (the module is already compiled).
+ */
+const RESET_ABOVE_PIXELS = 2_000_000;
+
+function replaceInstance(type: ImageType): void {
+  // Initialising again is what releases the old instance: jsquash holds it until then.
+  // The PNG glue (wasm-bindgen) keeps its instance in a module variable that cannot be replaced.
+  if (type === 'image/jpeg')
+    jpegReady = (initJpeg as unknown as InitWithModule)(jpegWasm).then(() => undefined);
+  if (type === 'image/webp')
+    webpReady = (initWebp as unknown as InitWithModule)(webpWasm).then(() => undefined);
+}
+
+/** Decodes to RGBA. After a failure the instance is replaced too: an aborted WASM instance is unusable. */
 export async function decodeRgba(type: ImageType, bytes: Uint8Array): Promise<RgbaPixels> {
   try {
-    return await DECODERS[type](bytes);
+    const pixels = await DECODERS[type](bytes);
+    if (pixels.width * pixels.height > RESET_ABOVE_PIXELS) replaceInstance(type);
+    return pixels;
   } catch (error) {
-    if (type === 'image/jpeg') jpegReady = undefined;
-    if (type === 'image/webp') webpReady = undefined;
+    replaceInstance(type);
     throw error;
   }
 }

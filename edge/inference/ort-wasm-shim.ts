@@ -8,15 +8,14 @@
 // instantiating the imported module instead. Every other call passes through untouched.
 //
 // This depends on internals of ORT's Emscripten loader (it calls WebAssembly.instantiate(new
-// Uint8Array(wasmBinary), imports)). An upgrade can change that silently, so `initOrt` checks the version
-// and fails loudly when the placeholder was never asked for; test/workerd/ort-shim.test.ts guards it.
+// Uint8Array(wasmBinary), imports)). An upgrade can change that silently, so `withOrt` checks the version
+// and fails loudly when the placeholder was never asked for. test/workerd/ort-shim.test.ts checks the
+// installed package against ort-expectations.ts; test/workerd/classify.test.ts checks a real start.
 import * as ort from 'onnxruntime-web/wasm';
 import ortWasm from 'onnxruntime-web/ort-wasm-simd-threaded.wasm';
+import { EXPECTED_ORT_VERSION } from './ort-expectations.ts';
 
-/** The ORT release this shim was written against; another one must be re-verified before it is allowed. */
-export const EXPECTED_ORT_VERSION = '1.30.0';
-/** The binary `onnxruntime-web/wasm` loads (the SIMD build; threads stay off because numThreads = 1). */
-export const ORT_WASM_FILE = 'ort-wasm-simd-threaded.wasm';
+export { EXPECTED_ORT_VERSION, ORT_WASM_FILE } from './ort-expectations.ts';
 
 export class OrtShimError extends Error {
   override name = 'OrtShimError';

@@ -67,7 +67,8 @@ export class CircuitBreaker {
   /** Asks to make one call. A refusal carries how long until a probe could be admitted. */
   acquire(): Admission {
     if (this.current === 'open') {
-      if (!this.cooldownOver()) return { ok: false, retryAfterMs: this.openedAt + this.cooldownMs - this.now() };
+      if (!this.cooldownOver())
+        return { ok: false, retryAfterMs: this.openedAt + this.cooldownMs - this.now() };
       this.enter('half-open');
     }
     if (this.current === 'half-open') {
@@ -107,11 +108,13 @@ export class CircuitBreaker {
 }
 
 function positiveInteger(value: number, name: string): number {
-  if (!Number.isInteger(value) || value < 1) throw new RangeError(`${name} must be a positive integer, got ${value}`);
+  if (!Number.isInteger(value) || value < 1)
+    throw new RangeError(`${name} must be a positive integer, got ${value}`);
   return value;
 }
 
 function nonNegative(value: number, name: string): number {
-  if (!Number.isFinite(value) || value < 0) throw new RangeError(`${name} must be a finite number >= 0, got ${value}`);
+  if (!Number.isFinite(value) || value < 0)
+    throw new RangeError(`${name} must be a finite number >= 0, got ${value}`);
   return value;
 }

@@ -39,7 +39,11 @@ export interface OriginCallOptions {
 }
 
 export interface OriginClient {
-  classify(bytes: Uint8Array, contentType: string, options: OriginCallOptions): Promise<OriginResult>;
+  classify(
+    bytes: Uint8Array<ArrayBuffer>,
+    contentType: string,
+    options: OriginCallOptions,
+  ): Promise<OriginResult>;
   readonly breaker: CircuitBreaker;
 }
 
@@ -47,22 +51,36 @@ export class OriginConfigError extends Error {}
 
 export function createOriginClient(options: OriginClientOptions): OriginClient {
   const endpoint = endpointFor(options.baseUrl);
-  if (!options.keyId || !options.secret) throw new OriginConfigError('origin signing key id and secret are required');
+  if (!options.keyId || !options.secret)
+    throw new OriginConfigError('origin signing key id and secret are required');
   const key = { id: options.keyId, secret: options.secret };
   const fetchImpl = options.fetch ?? ((input, init) => fetch(input, init));
   const now = options.now ?? Date.now;
   const retryDelayMs = options.retryDelayMs ?? 25;
   const breaker =
-    options.breaker instanceof CircuitBreaker ? options.breaker : new CircuitBreaker({ now, ...options.breaker });
+    options.breaker instanceof CircuitBreaker
+      ? options.breaker
+      : new CircuitBreaker({ now, ...options.breaker });
 
-  async function attempt(bytes: Uint8Array, contentType: string, call: OriginCallOptions): Promise<AttemptResult> {
+  async function attempt(
+    bytes: Uint8Array<ArrayBuffer>,
+    contentType: string,
+    call: OriginCallOptions,
+  ): Promise<AttemptResult> {
     const remaining = Math.floor(call.deadlineMs - now());
-    if (remaining <= 0) return { ok: false, kind: 'timeout', message: 'deadline passed before the origin call' };
+    if (remaining <= 0)
+      return { ok: false, kind: 'timeout', message: 'deadline passed before the origin call' };
     const url = new URL(endpoint);
     url.searchParams.set('model', call.model);
     url.searchParams.set('top_k', String(call.top_k));
     // Signed afresh per attempt: the origin remembers signatures and would refuse a replayed one.
-    const signature = await signRequest({ key, method: 'POST', pathWithQuery: url.pathname + url.search, body: bytes, now: now() });
+    const signature = await signRequest({
+      key,
+      method: 'POST',
+      pathWithQuery: url.pathname + url.search,
+      body: bytes,
+      now: now(),
+    });
     const controller = new AbortController();
     const timer = setTimeout(() => controller.abort(), remaining);
     try {
@@ -89,7 +107,12 @@ export function createOriginClient(options: OriginClientOptions): OriginClient {
         text = await response.text();
       } catch (error) {
         if (controller.signal.aborted) return timedOut(remaining);
-        return { ok: false, kind: 'bad_response', status: response.status, message: `origin response cut off: ${describe(error)}` };
+        return {
+          ok: false,
+          kind: 'bad_response',
+          status: response.status,
+          message: `origin response cut off: ${describe(error)}`,
+        };
       }
       return interpretResponse(response.status, response.headers, text);
     } finally {
@@ -126,7 +149,7 @@ export function createOriginClient(options: OriginClientOptions): OriginClient {
       } finally {
         breaker.record(permit, countsAgainstOrigin(result) ? 'failure' : 'success');
       }
-      return { ...result, attempts } as OriginResult;
+      return { ...result, attempts };
     },
   };
 }
@@ -137,7 +160,11 @@ function countsAgainstOrigin(result: AttemptResult): boolean {
 }
 
 function timedOut(budgetMs: number): Omit<OriginError, 'attempts'> {
-  return { ok: false, kind: 'timeout', message: `origin did not answer within the ${budgetMs} ms left of the deadline` };
+  return {
+    ok: false,
+    kind: 'timeout',
+    message: `origin did not answer within the ${budgetMs} ms left of the deadline`,
+  };
 }
 
 function endpointFor(baseUrl: string): string {
@@ -150,7 +177,8 @@ function endpointFor(baseUrl: string): string {
   if (base.protocol !== 'https:' && base.protocol !== 'http:') {
     throw new OriginConfigError(`origin base URL must be http(s), got "${base.protocol}"`);
   }
-  if (base.search || base.hash) throw new OriginConfigError('origin base URL must not carry a query or fragment');
+  if (base.search || base.hash)
+    throw new OriginConfigError('origin base URL must not carry a query or fragment');
   return `${base.origin}${base.pathname.replace(/\/+$/, '')}${ORIGIN_CLASSIFY_PATH}`;
 }
 

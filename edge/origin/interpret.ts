@@ -27,7 +27,11 @@ export interface OriginSuccess {
 export type OriginResult = OriginSuccess | OriginError;
 
 /** A result before the client adds how many attempts it took. */
-export type AttemptResult = OriginResult extends infer R ? (R extends unknown ? Omit<R, 'attempts'> : never) : never;
+export type AttemptResult = OriginResult extends infer R
+  ? R extends unknown
+    ? Omit<R, 'attempts'>
+    : never
+  : never;
 
 /** Statuses where the origin judged the input, not its own health: the same image would fail anywhere. */
 const INPUT_REJECTED = new Set([400, 413, 415, 422]);
@@ -37,7 +41,12 @@ export function interpretResponse(status: number, headers: Headers, bodyText: st
   if (status >= 200 && status < 300) {
     const parsed = ClassifyResponseSchema.safeParse(json);
     if (parsed.success) return { ok: true, response: parsed.data };
-    return { ok: false, kind: 'bad_response', status, message: `origin answered ${status} with a body that is not a classification` };
+    return {
+      ok: false,
+      kind: 'bad_response',
+      status,
+      message: `origin answered ${status} with a body that is not a classification`,
+    };
   }
   const envelope = ErrorEnvelopeSchema.safeParse(json);
   const code: ErrorCode | undefined = envelope.success ? envelope.data.error.code : undefined;

@@ -52,7 +52,8 @@ export class Batcher {
     };
     if (this.closed) return reject('shutting_down', new ShuttingDownError());
     const remaining = deadlineAt - this.now();
-    if (remaining <= 0) return reject('deadline', new DeadlineExceededError('deadline passed before inference'));
+    if (remaining <= 0)
+      return reject('deadline', new DeadlineExceededError('deadline passed before inference'));
     if (this.queue.length >= this.options.maxQueue) {
       return reject('queue_full', new QueueFullError(this.options.name, this.retryAfterS()));
     }
@@ -116,10 +117,14 @@ export class Batcher {
     try {
       const size = batch[0]?.input.length ?? 0;
       const joined = new Float32Array(size * batch.length);
-      batch.forEach((item, i) => joined.set(item.input, i * size));
+      batch.forEach((item, i) => {
+        joined.set(item.input, i * size);
+      });
       const outputs = await this.options.runBatch(joined, batch.length);
       const per = outputs.length / batch.length;
-      batch.forEach((item, i) => item.resolve(outputs.slice(i * per, (i + 1) * per)));
+      batch.forEach((item, i) => {
+        item.resolve(outputs.slice(i * per, (i + 1) * per));
+      });
     } catch (error) {
       const failure = error instanceof Error ? error : new Error(String(error));
       for (const item of batch) item.reject(failure);

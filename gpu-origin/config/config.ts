@@ -15,23 +15,31 @@ const int = (min: number, max: number) => z.coerce.number().int().min(min).max(m
 const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
 const list = z
   .string()
-  .transform((v) => v.split(',').map((s) => s.trim()).filter((s) => s !== ''))
+  .transform((v) =>
+    v
+      .split(',')
+      .map((s) => s.trim())
+      .filter((s) => s !== ''),
+  )
   .pipe(z.array(z.string()));
 
-const hmacKeys = z
-  .string()
-  .transform((text, ctx) => {
-    const keys = new Map<string, string>();
-    for (const item of text.split(',').map((s) => s.trim()).filter((s) => s !== '')) {
-      const at = item.indexOf(':');
-      const id = at > 0 ? item.slice(0, at) : '';
-      const secret = at > 0 ? item.slice(at + 1) : '';
-      if (!/^[\w.-]{1,64}$/.test(id)) ctx.addIssue({ code: 'custom', message: 'each entry must be "kid:secret" with a plain key id' });
-      else if (secret.length < 32) ctx.addIssue({ code: 'custom', message: `secret of key "${id}" must be at least 32 characters` });
-      else keys.set(id, secret);
-    }
-    return keys;
-  });
+const hmacKeys = z.string().transform((text, ctx) => {
+  const keys = new Map<string, string>();
+  for (const item of text
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '')) {
+    const at = item.indexOf(':');
+    const id = at > 0 ? item.slice(0, at) : '';
+    const secret = at > 0 ? item.slice(at + 1) : '';
+    if (!/^[\w.-]{1,64}$/.test(id))
+      ctx.addIssue({ code: 'custom', message: 'each entry must be "kid:secret" with a plain key id' });
+    else if (secret.length < 32)
+      ctx.addIssue({ code: 'custom', message: `secret of key "${id}" must be at least 32 characters` });
+    else keys.set(id, secret);
+  }
+  return keys;
+});
 
 const EnvSchema = z.object({
   ORIGIN_PORT: int(0, 65535).default(8788),
@@ -41,20 +49,26 @@ const EnvSchema = z.object({
   ORIGIN_MODELS: list.default([]),
   ORIGIN_EXECUTION_PROVIDERS: list.pipe(z.array(z.enum(PROVIDERS)).min(1)).default(['cuda', 'cpu']),
   ORIGIN_ALLOW_CPU_FALLBACK: bool.default(true),
-  ORIGIN_BATCH_WINDOW_MS: z.coerce.number().min(0).max(1000).default(3),
+  ORIGIN_BATCH_WINDOW_MS: z.coerce.number().min(0).max(60_000).default(3),
   ORIGIN_MAX_BATCH: int(1, 256).default(8),
   ORIGIN_MAX_QUEUE: int(1, 100_000).default(64),
   ORIGIN_DEFAULT_DEADLINE_MS: int(1, 600_000).default(10_000),
   ORIGIN_HMAC_KEYS: hmacKeys.default(new Map()),
   ORIGIN_SIGNATURE_MAX_AGE_MS: int(1000, 3_600_000).default(60_000),
   ORIGIN_MAX_PIXELS: int(1, 1_000_000_000).default(40_000_000),
-  ORIGIN_MAX_BODY_BYTES: int(1, 1_000_000_000).default(20 * 1024 * 1024),
+  /** Same default as the edge's image limit. */
+  ORIGIN_MAX_IMAGE_BYTES: int(1, 1_000_000_000).default(10 * 1024 * 1024),
+  /** Any request body; v2 JSON tensors are large (one 600 px image is ~1.1 M numbers). */
+  ORIGIN_MAX_BODY_BYTES: int(1, 1_000_000_000).default(32 * 1024 * 1024),
   /** ORT intra-op threads; 0 lets ORT pick (one per core). */
   ORIGIN_THREADS: int(0, 1024).default(0),
   ORIGIN_SHUTDOWN_TIMEOUT_MS: int(0, 600_000).default(30_000),
   /** ONNX Runtime's own log level. "fatal" hides its multi-line report of a missing CUDA library (we log one line). */
   ORIGIN_ORT_LOG_LEVEL: z.enum(ORT_LOG_LEVELS).default('fatal'),
 });
+
+/** Every environment variable the origin reads. */
+export const ENV_KEYS = Object.keys(EnvSchema.shape);
 
 export interface OriginConfig {
   port: number;
@@ -70,6 +84,7 @@ export interface OriginConfig {
   hmacKeys: ReadonlyMap<string, string>;
   signatureMaxAgeMs: number;
   maxPixels: number;
+  maxImageBytes: number;
   maxBodyBytes: number;
   threads: number;
   shutdownTimeoutMs: number;
@@ -80,7 +95,9 @@ export class ConfigError extends Error {}
 
 export function parseConfig(env: Record<string, string | undefined>): OriginConfig {
   // Treat empty variables as unset so `FOO= cmd` falls back to the default.
-  const present = Object.fromEntries(Object.entries(env).filter(([k, v]) => k.startsWith('ORIGIN_') && v !== ''));
+  const present = Object.fromEntries(
+    Object.entries(env).filter(([k, v]) => k.startsWith('ORIGIN_') && v !== ''),
+  );
   const parsed = EnvSchema.safeParse(present);
   if (!parsed.success) throw new ConfigError(`invalid configuration: ${describeIssues(parsed.error.issues)}`);
   const e = parsed.data;
@@ -98,6 +115,7 @@ export function parseConfig(env: Record<string, string | undefined>): OriginConf
     hmacKeys: e.ORIGIN_HMAC_KEYS,
     signatureMaxAgeMs: e.ORIGIN_SIGNATURE_MAX_AGE_MS,
     maxPixels: e.ORIGIN_MAX_PIXELS,
+    maxImageBytes: e.ORIGIN_MAX_IMAGE_BYTES,
     maxBodyBytes: e.ORIGIN_MAX_BODY_BYTES,
     threads: e.ORIGIN_THREADS,
     shutdownTimeoutMs: e.ORIGIN_SHUTDOWN_TIMEOUT_MS,

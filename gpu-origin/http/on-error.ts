@@ -28,5 +28,8 @@ export function createErrorHandler(options: ErrorHandlerOptions) {
 }
 
 export function notFoundHandler(c: Context): Response {
-  return c.json(errorEnvelope('not_found', `no route for ${c.req.method} ${c.req.path}`, requestIdOf(c)), 404);
+  return c.json(
+    errorEnvelope('not_found', `no route for ${c.req.method} ${c.req.path}`, requestIdOf(c)),
+    404,
+  );
 }

@@ -16,7 +16,10 @@ export interface DecodedImage extends RgbImage {
 // only then the full decode, which sharp also caps with limitInputPixels.
 export async function decodeImage(bytes: Uint8Array, limits: DecodeLimits): Promise<DecodedImage> {
   if (bytes.length > limits.maxBytes) {
-    throw new ApiError('image_too_large', `the image is ${bytes.length} bytes; the limit is ${limits.maxBytes}`);
+    throw new ApiError(
+      'image_too_large',
+      `the image is ${bytes.length} bytes; the limit is ${limits.maxBytes}`,
+    );
   }
   const format = sniffImageFormat(bytes);
   // An empty body lands here too, as on the edge.

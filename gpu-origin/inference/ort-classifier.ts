@@ -1,7 +1,7 @@
 import * as ort from 'onnxruntime-node';
 import type { ProviderName } from '../config/config.ts';
 import type { Classifier } from './classifier.ts';
-import { conciseReason, type ProviderPolicy, ProviderError, providerAttempts } from './providers.ts';
+import { conciseReason, ProviderError, type ProviderPolicy, providerAttempts } from './providers.ts';
 
 export interface OrtClassifierOptions extends ProviderPolicy {
   name: string;
@@ -32,7 +32,10 @@ async function openSession(options: OrtClassifierOptions) {
   const failures: string[] = [];
   for (const provider of providerAttempts(options)) {
     try {
-      const session = await ort.InferenceSession.create(options.modelPath, sessionOptions(provider, options.threads));
+      const session = await ort.InferenceSession.create(
+        options.modelPath,
+        sessionOptions(provider, options.threads),
+      );
       const why = failures.length > 0 ? ` because ${failures.join('; ')}` : '';
       options.log(`${options.name}: execution provider ${provider}${why}`);
       return { session, provider };
@@ -64,9 +67,11 @@ export async function createOrtClassifier(options: OrtClassifierOptions): Promis
       const input = new ort.Tensor('float32', batch, [count, 3, inputSize, inputSize]);
       const result = await session.run({ [inputName]: input });
       const output = result[outputName];
-      if (!output || output.type !== 'float32') throw new Error(`${options.name}: missing float32 output ${outputName}`);
+      if (output?.type !== 'float32')
+        throw new Error(`${options.name}: missing float32 output ${outputName}`);
       const data = output.data as Float32Array;
-      if (data.length !== count * classes) throw new Error(`${options.name}: output has ${data.length} values`);
+      if (data.length !== count * classes)
+        throw new Error(`${options.name}: output has ${data.length} values`);
       // Copy out of ORT's buffer so the tensor can be released.
       const logits = new Float32Array(data);
       input.dispose();

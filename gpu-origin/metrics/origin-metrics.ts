@@ -8,14 +8,28 @@ export function createOriginMetrics() {
   const registry = new Registry();
   return {
     registry,
-    requests: registry.register(new Counter('origin_http_requests_total', 'HTTP requests by route and status.')),
-    latency: registry.register(
-      new Histogram('origin_http_request_duration_seconds', 'HTTP request latency by route.', LATENCY_BUCKETS_S),
+    requests: registry.register(
+      new Counter('origin_http_requests_total', 'HTTP requests by route and status.'),
     ),
-    queueDepth: registry.register(new Gauge('origin_queue_depth', 'Requests waiting for a batch, per model.')),
-    batchSize: registry.register(new Histogram('origin_batch_size', 'Images per inference batch.', BATCH_BUCKETS)),
+    latency: registry.register(
+      new Histogram(
+        'origin_http_request_duration_seconds',
+        'HTTP request latency by route.',
+        LATENCY_BUCKETS_S,
+      ),
+    ),
+    queueDepth: registry.register(
+      new Gauge('origin_queue_depth', 'Requests waiting for a batch, per model.'),
+    ),
+    batchSize: registry.register(
+      new Histogram('origin_batch_size', 'Images per inference batch.', BATCH_BUCKETS),
+    ),
     inference: registry.register(
-      new Histogram('origin_inference_duration_seconds', 'Time in ONNX Runtime per batch.', LATENCY_BUCKETS_S),
+      new Histogram(
+        'origin_inference_duration_seconds',
+        'Time in ONNX Runtime per batch.',
+        LATENCY_BUCKETS_S,
+      ),
     ),
     rejected: registry.register(
       new Counter('origin_batch_rejections_total', 'Requests refused by the batcher, by model and reason.'),

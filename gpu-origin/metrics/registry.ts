@@ -12,7 +12,8 @@ function labelText(labels: Labels, extra?: [string, string]): string {
   return `{${pairs.map(([k, v]) => `${k}="${escapeLabel(v)}"`).join(',')}}`;
 }
 
-const keyOf = (labels: Labels) => JSON.stringify(Object.entries(labels).sort(([a], [b]) => a.localeCompare(b)));
+const keyOf = (labels: Labels) =>
+  JSON.stringify(Object.entries(labels).sort(([a], [b]) => a.localeCompare(b)));
 
 interface Metric {
   render(): string;
@@ -99,7 +100,10 @@ export class Histogram extends Labelled<HistogramState> {
       (le, i) => `${this.name}_bucket${labelText(labels, ['le', String(le)])} ${s.counts[i] ?? 0}`,
     );
     out.push(`${this.name}_bucket${labelText(labels, ['le', '+Inf'])} ${s.count}`);
-    out.push(`${this.name}_sum${labelText(labels)} ${s.sum}`, `${this.name}_count${labelText(labels)} ${s.count}`);
+    out.push(
+      `${this.name}_sum${labelText(labels)} ${s.sum}`,
+      `${this.name}_count${labelText(labels)} ${s.count}`,
+    );
     return out;
   }
 }

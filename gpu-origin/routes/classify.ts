@@ -1,4 +1,4 @@
-import { Hono } from 'hono';
+import { Hono, type HonoRequest } from 'hono';
 import {
   ClassifyJsonBodySchema,
   type ClassifyParams,
@@ -6,16 +6,21 @@ import {
   type ClassifyResponse,
 } from '../../shared/api/classify.ts';
 import { describeIssues } from '../../shared/api/errors.ts';
+import {
+  EDGE_BALANCED_MODEL,
+  EDGE_FAST_MODEL,
+  ORIGIN_ACCURATE_MODEL,
+  ORIGIN_MAX_MODEL,
+} from '../../shared/policy/escalation.ts';
 import type { Tier } from '../../shared/policy/tiers.ts';
 import { preprocess } from '../../shared/preprocess/preprocess.ts';
-import { EDGE_BALANCED_MODEL, EDGE_FAST_MODEL, ORIGIN_ACCURATE_MODEL, ORIGIN_MAX_MODEL } from '../../shared/policy/escalation.ts';
 import { ApiError } from '../http/api-error.ts';
 import type { AppEnv } from '../http/env.ts';
-import { decodeImage, type DecodeLimits } from '../image/decode.ts';
+import { type DecodeLimits, decodeImage } from '../image/decode.ts';
 import { softmax, topK } from '../inference/top-k.ts';
 import type { ModelRegistry, ServedModel } from '../models/registry.ts';
 import { asApiError } from './batch-errors.ts';
-import { deadlineFrom, DEADLINE_HEADER } from './deadline.ts';
+import { DEADLINE_HEADER, deadlineFrom } from './deadline.ts';
 
 export interface ClassifyRouteOptions {
   registry: ModelRegistry;
@@ -45,12 +50,16 @@ function chooseModel(registry: ModelRegistry, params: ClassifyParams): { model: 
   }
   const tier = params.tier ?? 'accurate';
   const model = registry.get(TIER_MODEL[tier]);
-  if (!model) throw new ApiError('tier_unavailable', `tier ${tier} needs ${TIER_MODEL[tier]}, which this origin does not serve`);
+  if (!model)
+    throw new ApiError(
+      'tier_unavailable',
+      `tier ${tier} needs ${TIER_MODEL[tier]}, which this origin does not serve`,
+    );
   return { model, tier };
 }
 
-async function readRequest(req: Request, query: Record<string, string>): Promise<{ params: ClassifyParams; image: Uint8Array }> {
-  const type = req.headers.get('content-type') ?? '';
+async function readRequest(req: HonoRequest): Promise<{ params: ClassifyParams; image: Uint8Array }> {
+  const type = req.header('content-type') ?? '';
   if (type.toLowerCase().startsWith('application/json')) {
     let json: unknown;
     try {
@@ -69,7 +78,7 @@ async function readRequest(req: Request, query: Record<string, string>): Promise
     }
     return { params, image: bytes };
   }
-  const parsed = ClassifyParamsSchema.safeParse(query);
+  const parsed = ClassifyParamsSchema.safeParse(req.query());
   if (!parsed.success) throw new ApiError('invalid_parameter', describeIssues(parsed.error.issues));
   return { params: parsed.data, image: new Uint8Array(await req.arrayBuffer()) };
 }
@@ -79,7 +88,7 @@ export function classifyRoutes(options: ClassifyRouteOptions) {
   app.post('/v1/classify', async (c) => {
     const arrivedAt = performance.now();
     const deadlineAt = deadlineFrom(c.req.header(DEADLINE_HEADER), arrivedAt, options.defaultDeadlineMs);
-    const { params, image } = await readRequest(c.req.raw, c.req.query());
+    const { params, image } = await readRequest(c.req);
     const { model, tier } = chooseModel(options.registry, params);
 
     const decodeStart = performance.now();

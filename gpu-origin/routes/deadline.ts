@@ -12,7 +12,10 @@ export function deadlineFrom(header: string | undefined, arrivedAt: number, defa
   if (header === undefined) return arrivedAt + defaultMs;
   const ms = Number(header.trim());
   if (header.trim() === '' || !Number.isInteger(ms) || ms < 0 || ms > MAX_DEADLINE_MS) {
-    throw new ApiError('invalid_parameter', `${DEADLINE_HEADER} must be a whole number of milliseconds from 0 to ${MAX_DEADLINE_MS}`);
+    throw new ApiError(
+      'invalid_parameter',
+      `${DEADLINE_HEADER} must be a whole number of milliseconds from 0 to ${MAX_DEADLINE_MS}`,
+    );
   }
   return arrivedAt + ms;
 }

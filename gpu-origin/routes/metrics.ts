@@ -5,6 +5,8 @@ import { PROMETHEUS_CONTENT_TYPE } from '../metrics/registry.ts';
 
 export function metricsRoutes(metrics: OriginMetrics) {
   const app = new Hono<AppEnv>();
-  app.get('/metrics', (c) => c.body(metrics.registry.render(), 200, { 'content-type': PROMETHEUS_CONTENT_TYPE }));
+  app.get('/metrics', (c) =>
+    c.body(metrics.registry.render(), 200, { 'content-type': PROMETHEUS_CONTENT_TYPE }),
+  );
   return app;
 }

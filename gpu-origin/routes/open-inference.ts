@@ -5,7 +5,7 @@ import { ApiError } from '../http/api-error.ts';
 import type { AppEnv } from '../http/env.ts';
 import type { ModelRegistry, ServedModel } from '../models/registry.ts';
 import { asApiError } from './batch-errors.ts';
-import { deadlineFrom, DEADLINE_HEADER } from './deadline.ts';
+import { DEADLINE_HEADER, deadlineFrom } from './deadline.ts';
 
 // KServe Open Inference Protocol v2 (REST): health, model metadata and readiness, and FP32 tensor inference.
 // Each image of an infer request joins the model's batcher on its own, so it batches with other traffic.
@@ -109,14 +109,19 @@ export function openInferenceRoutes(options: OpenInferenceOptions) {
       throw new ApiError('invalid_parameter', `shape must be [N, 3, ${r}, ${r}] with N >= 1`);
     }
     for (const out of request.outputs ?? []) {
-      if (out.name !== manifest.outputName) throw new ApiError('invalid_parameter', `unknown output "${out.name}"`);
+      if (out.name !== manifest.outputName)
+        throw new ApiError('invalid_parameter', `unknown output "${out.name}"`);
     }
     const values = flatten(input.data);
     const perImage = 3 * r * r;
     if (values.length !== n * perImage) {
-      throw new ApiError('invalid_parameter', `data holds ${values.length} values; shape needs ${n * perImage}`);
+      throw new ApiError(
+        'invalid_parameter',
+        `data holds ${values.length} values; shape needs ${n * perImage}`,
+      );
     }
-    if (!values.every(Number.isFinite)) throw new ApiError('invalid_parameter', 'data must be finite numbers');
+    if (!values.every(Number.isFinite))
+      throw new ApiError('invalid_parameter', 'data must be finite numbers');
     const tensor = Float32Array.from(values);
 
     let outputs: Float32Array[];

@@ -1,7 +1,7 @@
 import type { MiddlewareHandler } from 'hono';
-import type { AppEnv } from '../http/env.ts';
 import type { Verifier } from '../../shared/signing/verify.ts';
 import { ApiError } from '../http/api-error.ts';
+import type { AppEnv } from '../http/env.ts';
 
 export interface RequireSignatureOptions {
   verifier: Verifier;
@@ -22,7 +22,8 @@ export function requireSignature({ verifier }: RequireSignatureOptions): Middlew
       header: (name) => c.req.header(name),
     });
     if (!result.ok) {
-      if (result.reason === 'replay_cache_full') throw new ApiError('queue_full', result.message, { 'retry-after': '1' });
+      if (result.reason === 'replay_cache_full')
+        throw new ApiError('queue_full', result.message, { 'retry-after': '1' });
       throw new ApiError('unauthorized', result.message);
     }
     c.set('signingKeyId', result.keyId);

@@ -82,7 +82,6 @@ export async function fetchPretrained(repo: string, opts: FetchPretrainedOptions
     if (expected === undefined || (await sha256File(target)) === expected) return target;
     await rm(target, { force: true });
   }
-  await mkdir(dirname(target), { recursive: true });
 
   const url = new URL(
     `${endpoint}/${repo}/resolve/${encodeURIComponent(revision)}/${file.split('/').map(encodeURIComponent).join('/')}`,
@@ -190,6 +189,8 @@ async function downloadOnce(url: URL, part: string, session: Session): Promise<A
     }
 
     let done = append ? have : 0;
+    // Created only now, so a failed request leaves no empty folders in the cache.
+    await mkdir(dirname(part), { recursive: true });
     const handle = await open(part, append ? 'a' : 'w');
     try {
       session.onProgress?.(done, total);

@@ -38,12 +38,30 @@ export function policyDefaultsFromEnv(env: {
   ORIGIN_RETRY_AFTER_S?: string | undefined;
 }): PolicyDefaults {
   return {
-    minConfidence: parseSetting(env.DEFAULT_MIN_CONFIDENCE, DEFAULT_MIN_CONFIDENCE, 'DEFAULT_MIN_CONFIDENCE', 0, 1),
-    retryAfterS: parseSetting(env.ORIGIN_RETRY_AFTER_S, DEFAULT_RETRY_AFTER_S, 'ORIGIN_RETRY_AFTER_S', 1, 3600),
+    minConfidence: parseSetting(
+      env.DEFAULT_MIN_CONFIDENCE,
+      DEFAULT_MIN_CONFIDENCE,
+      'DEFAULT_MIN_CONFIDENCE',
+      0,
+      1,
+    ),
+    retryAfterS: parseSetting(
+      env.ORIGIN_RETRY_AFTER_S,
+      DEFAULT_RETRY_AFTER_S,
+      'ORIGIN_RETRY_AFTER_S',
+      1,
+      3600,
+    ),
   };
 }
 
-function parseSetting(raw: string | undefined, fallback: number, name: string, min: number, max: number): number {
+function parseSetting(
+  raw: string | undefined,
+  fallback: number,
+  name: string,
+  min: number,
+  max: number,
+): number {
   if (raw === undefined || raw.trim() === '') return fallback;
   const value = Number(raw);
   if (!Number.isFinite(value) || value < min || value > max) {
@@ -112,7 +130,12 @@ export function planRoute(params: RouteParams, defaults: PolicyDefaults = POLICY
 }
 
 function originPlan(tier: Tier, originModel: ModelId, allowDegraded: boolean | undefined): OriginPlan {
-  return { kind: 'origin', tier, originModel, degradedModel: allowDegraded === true ? DEGRADED_FALLBACK_MODEL : null };
+  return {
+    kind: 'origin',
+    tier,
+    originModel,
+    degradedModel: allowDegraded === true ? DEGRADED_FALLBACK_MODEL : null,
+  };
 }
 
 export type EdgeDecision = 'answer' | 'escalate';
@@ -194,7 +217,8 @@ export function onOriginFailure(
 ): OriginFailureOutcome {
   const reason = failureReason(failure.kind);
   // auto already holds a valid edge answer, so any origin failure (even a rejected input) degrades to it.
-  if (plan.kind === 'edge-then-origin') return { action: 'degrade', edgeModel: plan.edgeModel, runEdge: false, reason };
+  if (plan.kind === 'edge-then-origin')
+    return { action: 'degrade', edgeModel: plan.edgeModel, runEdge: false, reason };
   if (failure.kind === 'rejected') return { action: 'relay' };
   if (plan.degradedModel !== null) {
     return { action: 'degrade', edgeModel: plan.degradedModel, runEdge: true, reason };

@@ -60,7 +60,9 @@ const encoder = new TextEncoder();
 
 // Return type left to inference: CryptoKey is a global type in workerd and shared/'s declarations, not in Node's.
 export function importHmacKey(secret: string, usage: 'sign' | 'verify') {
-  return crypto.subtle.importKey('raw', encoder.encode(secret), { name: 'HMAC', hash: 'SHA-256' }, false, [usage]);
+  return crypto.subtle.importKey('raw', encoder.encode(secret), { name: 'HMAC', hash: 'SHA-256' }, false, [
+    usage,
+  ]);
 }
 
 export type HmacKey = Awaited<ReturnType<typeof importHmacKey>>;

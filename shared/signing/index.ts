@@ -1,6 +1,6 @@
-export { SIGNATURE_HEADERS, SIGNATURE_VERSION, canonicalString } from './canonical.ts';
+export { canonicalString, SIGNATURE_HEADERS, SIGNATURE_VERSION } from './canonical.ts';
 export { ReplayCache, type ReplayCheck } from './replay-cache.ts';
-export { type SignatureHeaders, type SignRequestInput, type SigningKey, signRequest } from './sign.ts';
+export { type SignatureHeaders, type SigningKey, type SignRequestInput, signRequest } from './sign.ts';
 export {
   createVerifier,
   type RequestToVerify,

@@ -8,7 +8,8 @@ export class ReplayCache {
   private readonly seen = new Map<string, number>();
 
   constructor(readonly capacity: number) {
-    if (!Number.isInteger(capacity) || capacity < 1) throw new RangeError('replay cache capacity must be >= 1');
+    if (!Number.isInteger(capacity) || capacity < 1)
+      throw new RangeError('replay cache capacity must be >= 1');
   }
 
   get size(): number {

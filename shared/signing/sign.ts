@@ -1,4 +1,11 @@
-import { canonicalString, encodeText, importHmacKey, SIGNATURE_HEADERS, sha256Hex, toHex } from './canonical.ts';
+import {
+  canonicalString,
+  encodeText,
+  importHmacKey,
+  SIGNATURE_HEADERS,
+  sha256Hex,
+  toHex,
+} from './canonical.ts';
 
 export interface SigningKey {
   id: string;

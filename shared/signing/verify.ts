@@ -20,7 +20,9 @@ export type VerifyFailure =
   | 'replayed'
   | 'replay_cache_full';
 
-export type VerifyResult = { ok: true; keyId: string } | { ok: false; reason: VerifyFailure; message: string };
+export type VerifyResult =
+  | { ok: true; keyId: string }
+  | { ok: false; reason: VerifyFailure; message: string };
 
 export interface VerifierOptions {
   /** Key id → shared secret. Several ids allow rotation. */
@@ -71,13 +73,16 @@ export function createVerifier(options: VerifierOptions): Verifier {
       const nonce = request.header(SIGNATURE_HEADERS.nonce);
       const signature = request.header(SIGNATURE_HEADERS.signature);
       if (!keyId || !timestamp || !nonce || !signature) {
-        return fail('missing', 'request is not signed: x-sig-key-id, x-sig-timestamp, x-sig-nonce and x-signature are required');
+        return fail(
+          'missing',
+          'request is not signed: x-sig-key-id, x-sig-timestamp, x-sig-nonce and x-signature are required',
+        );
       }
       if (![keyId, nonce].every(isSafeField) || !/^\d{1,16}$/.test(timestamp)) {
         return fail('malformed', 'signature headers are malformed');
       }
       const mac = fromHex(signature);
-      if (!mac || mac.length !== 32) return fail('malformed', 'x-signature must be 64 hex digits');
+      if (mac?.length !== 32) return fail('malformed', 'x-signature must be 64 hex digits');
 
       const at = Number(timestamp);
       const current = now();
@@ -103,7 +108,8 @@ export function createVerifier(options: VerifierOptions): Verifier {
       // Only valid signatures are remembered, so forged traffic cannot fill the cache.
       const seen = replay.checkAndRemember(`${keyId}:${signature.toLowerCase()}`, at + maxAgeMs, current);
       if (seen === 'replayed') return fail('replayed', 'signature was already used');
-      if (seen === 'full') return fail('replay_cache_full', 'too many signed requests in the validity window');
+      if (seen === 'full')
+        return fail('replay_cache_full', 'too many signed requests in the validity window');
       return { ok: true, keyId };
     },
   };

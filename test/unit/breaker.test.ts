@@ -5,7 +5,12 @@ import { CircuitBreaker, type Permit } from '../../edge/origin/breaker.ts';
 
 function setup(options: { failureThreshold?: number; cooldownMs?: number; halfOpenProbes?: number } = {}) {
   const clock = { t: 1_000_000 };
-  const breaker = new CircuitBreaker({ failureThreshold: 3, cooldownMs: 1_000, ...options, now: () => clock.t });
+  const breaker = new CircuitBreaker({
+    failureThreshold: 3,
+    cooldownMs: 1_000,
+    ...options,
+    now: () => clock.t,
+  });
   const admit = (): Permit => {
     const admission = breaker.acquire();
     if (!admission.ok) throw new Error(`expected admission, breaker is ${breaker.state}`);

@@ -26,7 +26,10 @@ const ORIGIN_OUTCOMES: readonly OriginOutcome[] = ['ok', ...ORIGIN_FAILURE_KINDS
 interface Walk {
   edgeRuns: ModelId[];
   originCalls: ModelId[];
-  answer: { from: 'edge' | 'origin'; model: ModelId } | { error: number; code: string; retryAfterS: number | null } | 'relay';
+  answer:
+    | { from: 'edge' | 'origin'; model: ModelId }
+    | { error: number; code: string; retryAfterS: number | null }
+    | 'relay';
   degradedReason: string | null;
 }
 
@@ -71,22 +74,50 @@ const TIER_SPEC: Record<Tier, { edge: ModelId | null; origin: ModelId | null }> 
 };
 const EDGE_PLACED = new Set<ModelId>(['efficientnet-b0', 'efficientnet-b1']);
 
-function expected(tier: Tier, model: ModelId | undefined, top1: number, threshold: number, origin: OriginOutcome, allowDegraded: boolean | undefined): Walk {
-  const route = model === undefined ? TIER_SPEC[tier] : EDGE_PLACED.has(model) ? { edge: model, origin: null } : { edge: null, origin: model };
+function expected(
+  tier: Tier,
+  model: ModelId | undefined,
+  top1: number,
+  threshold: number,
+  origin: OriginOutcome,
+  allowDegraded: boolean | undefined,
+): Walk {
+  const route =
+    model === undefined
+      ? TIER_SPEC[tier]
+      : EDGE_PLACED.has(model)
+        ? { edge: model, origin: null }
+        : { edge: null, origin: model };
   const edgeRuns: ModelId[] = route.edge ? [route.edge] : [];
-  if (route.origin === null) return { edgeRuns, originCalls: [], answer: { from: 'edge', model: route.edge as ModelId }, degradedReason: null };
+  if (route.origin === null)
+    return {
+      edgeRuns,
+      originCalls: [],
+      answer: { from: 'edge', model: route.edge as ModelId },
+      degradedReason: null,
+    };
   if (route.edge !== null && top1 >= threshold) {
     return { edgeRuns, originCalls: [], answer: { from: 'edge', model: route.edge }, degradedReason: null };
   }
   const originCalls = [route.origin];
-  if (origin === 'ok') return { edgeRuns, originCalls, answer: { from: 'origin', model: route.origin }, degradedReason: null };
+  if (origin === 'ok')
+    return { edgeRuns, originCalls, answer: { from: 'origin', model: route.origin }, degradedReason: null };
   const reason = REASONS[origin];
-  if (route.edge !== null) return { edgeRuns, originCalls, answer: { from: 'edge', model: route.edge }, degradedReason: reason };
+  if (route.edge !== null)
+    return { edgeRuns, originCalls, answer: { from: 'edge', model: route.edge }, degradedReason: reason };
   if (origin === 'rejected') return { edgeRuns, originCalls, answer: 'relay', degradedReason: null };
   if (allowDegraded === true) {
-    return { edgeRuns: ['efficientnet-b1'], originCalls, answer: { from: 'edge', model: 'efficientnet-b1' }, degradedReason: reason };
+    return {
+      edgeRuns: ['efficientnet-b1'],
+      originCalls,
+      answer: { from: 'edge', model: 'efficientnet-b1' },
+      degradedReason: reason,
+    };
   }
-  const answer = origin === 'timeout' ? { error: 504, code: 'deadline_exceeded', retryAfterS: null } : { error: 503, code: 'origin_unavailable', retryAfterS: 7 };
+  const answer =
+    origin === 'timeout'
+      ? { error: 504, code: 'deadline_exceeded', retryAfterS: null }
+      : { error: 503, code: 'origin_unavailable', retryAfterS: 7 };
   return { edgeRuns, originCalls, answer, degradedReason: null };
 }
 
@@ -151,7 +182,8 @@ describe('escalation policy, spelled out', () => {
     const defaults = { minConfidence: 0.9, retryAfterS: 5 };
     const fromDefault = planRoute({ tier: 'auto' }, defaults);
     const overridden = planRoute({ tier: 'auto', min_confidence: 0.2 }, defaults);
-    if (fromDefault.kind !== 'edge-then-origin' || overridden.kind !== 'edge-then-origin') throw new Error('unreachable');
+    if (fromDefault.kind !== 'edge-then-origin' || overridden.kind !== 'edge-then-origin')
+      throw new Error('unreachable');
     expect(afterEdge(fromDefault, 0.85)).toBe('escalate');
     expect(afterEdge(overridden, 0.85)).toBe('answer');
   });
@@ -167,7 +199,8 @@ describe('escalation policy, spelled out', () => {
   it('an edge score that is not a probability escalates rather than being trusted', () => {
     const plan = planRoute({ tier: 'auto' }, DEFAULTS);
     if (plan.kind !== 'edge-then-origin') throw new Error('unreachable');
-    for (const bad of [Number.NaN, Number.POSITIVE_INFINITY, -0.1, 1.5]) expect(afterEdge(plan, bad)).toBe('escalate');
+    for (const bad of [Number.NaN, Number.POSITIVE_INFINITY, -0.1, 1.5])
+      expect(afterEdge(plan, bad)).toBe('escalate');
   });
 
   it('an explicit model keeps the requested tier for the response but overrides its routing', () => {
@@ -188,11 +221,18 @@ describe('escalation policy, spelled out', () => {
     const plan = planRoute({ tier: 'accurate' }, DEFAULTS);
     if (plan.kind !== 'origin') throw new Error('unreachable');
     const outcome = onOriginFailure(plan, { kind: 'circuit_open', retryAfterS: 2.3 }, DEFAULTS);
-    expect(outcome).toMatchObject({ action: 'fail', status: 503, code: 'origin_unavailable', retryAfterS: 3 });
+    expect(outcome).toMatchObject({
+      action: 'fail',
+      status: 503,
+      code: 'origin_unavailable',
+      retryAfterS: 3,
+    });
     if (outcome.action !== 'fail') throw new Error('unreachable');
     expect(outcome.message).toContain('allow_degraded');
     // A sub-second hint still yields a usable header value.
-    expect(onOriginFailure(plan, { kind: 'unavailable', retryAfterS: 0.01 }, DEFAULTS)).toMatchObject({ retryAfterS: 1 });
+    expect(onOriginFailure(plan, { kind: 'unavailable', retryAfterS: 0.01 }, DEFAULTS)).toMatchObject({
+      retryAfterS: 1,
+    });
   });
 
   it('max with allow_degraded answers from edge B1, run after the origin failed', () => {

@@ -248,6 +248,7 @@ describe('fetchPretrained', () => {
       fetchPretrained(repo, { endpoint: `http://127.0.0.1:${port}`, cacheDir, onProgress: () => {} }),
     );
     expect(error.code).toBe('offline');
+    expect(await readdir(cacheDir)).toEqual([]);
     expect(error.message).toBe(
       `cannot reach 127.0.0.1:${port}: connection refused (ECONNREFUSED); pretrained weights need internet ` +
         'access; build untrained ones with --weights random',

@@ -7,7 +7,9 @@ const KEY = { id: 'edge-2026', secret: 'a-long-shared-secret-for-tests-012345678
 const T0 = 1_800_000_000_000;
 const body = new TextEncoder().encode('image bytes');
 
-async function signed(overrides: Partial<{ now: number; path: string; body: Uint8Array; method: string }> = {}) {
+async function signed(
+  overrides: Partial<{ now: number; path: string; body: Uint8Array; method: string }> = {},
+) {
   const headers: Record<string, string> = await signRequest({
     key: KEY,
     method: overrides.method ?? 'POST',
@@ -86,10 +88,16 @@ describe('request signing', () => {
     });
     expect(await v.verify(request(forged))).toMatchObject({ reason: 'bad_signature' });
     const headers = await signed();
-    expect(await v.verify(request({ ...headers, 'x-sig-key-id': 'other' }))).toMatchObject({ reason: 'unknown_key' });
+    expect(await v.verify(request({ ...headers, 'x-sig-key-id': 'other' }))).toMatchObject({
+      reason: 'unknown_key',
+    });
     expect(await v.verify(request({}))).toMatchObject({ reason: 'missing' });
-    expect(await v.verify(request({ ...headers, 'x-signature': 'xyz' }))).toMatchObject({ reason: 'malformed' });
-    expect(await v.verify(request({ ...headers, 'x-sig-timestamp': '12.5' }))).toMatchObject({ reason: 'malformed' });
+    expect(await v.verify(request({ ...headers, 'x-signature': 'xyz' }))).toMatchObject({
+      reason: 'malformed',
+    });
+    expect(await v.verify(request({ ...headers, 'x-sig-timestamp': '12.5' }))).toMatchObject({
+      reason: 'malformed',
+    });
   });
 
   it('accepts each signature once (replay), also when the hex case differs', async () => {

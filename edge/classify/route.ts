@@ -1,0 +1,49 @@
+import { createRoute, z } from '@hono/zod-openapi';
+import { ClassifyJsonBodySchema, ClassifyParamsSchema, ClassifyResponseSchema } from '../../shared/api/classify.ts';
+import { ErrorEnvelopeSchema } from '../../shared/api/errors.ts';
+
+export const IMAGE_MEDIA_TYPES = ['image/jpeg', 'image/png', 'image/webp'] as const;
+
+/** multipart/form-data: the file in field `image`, parameters as further fields (or in the query). */
+export const ClassifyFormSchema = ClassifyParamsSchema.extend({
+  image: z.file().openapi({ type: 'string', format: 'binary', description: 'The image file.' }),
+}).strict();
+
+const binaryImage = { schema: { type: 'string' as const, format: 'binary' } };
+const errorResponse = (description: string) => ({
+  description,
+  content: { 'application/json': { schema: ErrorEnvelopeSchema } },
+});
+
+export const classifyRoute = createRoute({
+  method: 'post',
+  path: '/v1/classify',
+  summary: 'Classify an image into the 1000 ImageNet classes',
+  description:
+    'Send the image as the raw body (parameters in the query), as multipart/form-data field `image`, or as JSON with the image in base64. Parameters go in the query or in the body, not both.',
+  security: [{ bearer: [] }],
+  request: {
+    query: ClassifyParamsSchema,
+    body: {
+      // `required: true` would make @hono/zod-openapi run the JSON and form validators on every request,
+      // whatever its Content-Type; the handler insists on an image itself.
+      required: false,
+      content: {
+        'image/jpeg': binaryImage,
+        'image/png': binaryImage,
+        'image/webp': binaryImage,
+        'multipart/form-data': { schema: ClassifyFormSchema },
+        'application/json': { schema: ClassifyJsonBodySchema },
+      },
+    },
+  },
+  responses: {
+    200: { description: 'Predictions, most probable first.', content: { 'application/json': { schema: ClassifyResponseSchema } } },
+    400: errorResponse('Malformed request or invalid parameter.'),
+    401: errorResponse('Missing or invalid API key.'),
+    413: errorResponse('Body or image dimensions over the limit.'),
+    415: errorResponse('Not a JPEG, PNG or WebP image, or an unsupported Content-Type.'),
+    422: errorResponse('The image could not be decoded.'),
+    503: errorResponse('The requested model or tier cannot be served here now.'),
+  },
+});

@@ -1,0 +1,44 @@
+// The edge Worker: POST /v1/classify on EfficientNet-B0/B1 (onnxruntime-web in workerd), GET /v1/models,
+// GET /healthz, the OpenAPI document at /openapi.json and the demo page at /.
+import { apiKeyAuth } from './auth/api-key.ts';
+import { classifyHandler } from './classify/handler.ts';
+import { classifyRoute } from './classify/route.ts';
+import { bodyForm } from './classify/input.ts';
+import { maxBodyBytes } from './config.ts';
+import { DEBUG_PREFIX, debugRoutes } from './debug/route.ts';
+import { healthHandler, healthRoute } from './health/route.ts';
+import { bodyLimit } from './http/body-limit.ts';
+import { createApp } from './http/create-app.ts';
+import { requestId } from './http/request-id.ts';
+import { modelsHandler, modelsRoute } from './models/route.ts';
+import { INDEX_HTML } from './web/page.ts';
+
+const app = createApp();
+
+app.use('*', requestId());
+app.use('*', apiKeyAuth({ publicPaths: ['/', '/healthz', '/openapi.json'] }));
+
+// The Content-Type is checked and the body size capped before anything parses the body.
+app.use(classifyRoute.path, async (c, next) => {
+  if (c.req.method === 'POST') bodyForm(c.req.header('content-type'));
+  await next();
+});
+app.use(classifyRoute.path, bodyLimit({ maxBytes: (c) => maxBodyBytes(c.env) }));
+
+app.openapi(classifyRoute, classifyHandler);
+app.openapi(modelsRoute, modelsHandler);
+app.openapi(healthRoute, healthHandler);
+app.get('/', (c) => c.html(INDEX_HTML));
+app.route(DEBUG_PREFIX, debugRoutes());
+
+app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', { type: 'http', scheme: 'bearer' });
+app.doc31('/openapi.json', {
+  openapi: '3.1.0',
+  info: {
+    title: 'Edge image classification API',
+    version: '0.1.0',
+    description: 'EfficientNet-B0/B1 on Cloudflare Workers, escalating to EfficientNet-B5..B7 on a GPU origin.',
+  },
+});
+
+export default app satisfies ExportedHandler<Env>;

@@ -1,0 +1,108 @@
+// npm run models -- stats [--json]
+// npm run models -- build <variant> [--weights random|<file.safetensors>|hf:<repo>] [--source timm|tf|torchvision]
+//                         [--seed N] [--split] [--fp16] [--out DIR]
+// npm run models -- fetch <variant> [--repo R] [--split] [--fp16] [--out DIR]
+
+import { CATALOG } from '../../shared/catalog/models.ts';
+import { isVariant } from '../../shared/efficientnet/variants.ts';
+import { type BuildOptions, buildModelFiles, type PretrainedSource } from './build.ts';
+import { formatStatsTable, variantStats } from './stats.ts';
+
+const USAGE = `usage:
+  models stats [--json]
+  models build <b0..b7> [--weights random|<file.safetensors>|hf:<repo>] [--source timm|tf|torchvision]
+                        [--seed N] [--split] [--fp16] [--out DIR]
+  models fetch <b0..b7> [--repo <hf repo>] [--split] [--fp16] [--out DIR]`;
+
+class UsageError extends Error {}
+
+interface Parsed {
+  readonly positional: string[];
+  readonly flags: Map<string, string | true>;
+}
+
+const VALUE_FLAGS = new Set(['weights', 'source', 'seed', 'out', 'repo']);
+const BOOLEAN_FLAGS = new Set(['split', 'fp16', 'json']);
+
+function parse(argv: readonly string[]): Parsed {
+  const positional: string[] = [];
+  const flags = new Map<string, string | true>();
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] as string;
+    if (!arg.startsWith('--')) {
+      positional.push(arg);
+      continue;
+    }
+    const [name = '', inline] = arg.slice(2).split('=', 2);
+    if (BOOLEAN_FLAGS.has(name)) flags.set(name, true);
+    else if (VALUE_FLAGS.has(name)) {
+      const value = inline ?? argv[++i];
+      if (value === undefined || value === '') throw new UsageError(`--${name} needs a value`);
+      flags.set(name, value);
+    } else throw new UsageError(`unknown option --${name}`);
+  }
+  return { positional, flags };
+}
+
+function str(p: Parsed, name: string): string | undefined {
+  const v = p.flags.get(name);
+  return typeof v === 'string' ? v : undefined;
+}
+
+function variantArg(p: Parsed): string {
+  const variant = p.positional[1];
+  if (!variant) throw new UsageError('missing variant (b0..b7)');
+  if (!isVariant(variant)) throw new UsageError(`unknown variant ${JSON.stringify(variant)}; expected one of b0..b7`);
+  return variant;
+}
+
+function commonOptions(p: Parsed): Partial<BuildOptions> {
+  const source = str(p, 'source');
+  if (source !== undefined && !['timm', 'tf', 'torchvision'].includes(source)) {
+    throw new UsageError(`--source must be timm, tf or torchvision, got ${source}`);
+  }
+  const seedText = str(p, 'seed');
+  const seed = seedText === undefined ? undefined : Number(seedText);
+  if (seed !== undefined && !(Number.isInteger(seed) && seed >= 0 && seed < 2 ** 32)) {
+    throw new UsageError(`--seed must be an integer in [0, 2^32), got ${seedText}`);
+  }
+  const out = str(p, 'out');
+  return {
+    split: p.flags.has('split'),
+    fp16: p.flags.has('fp16'),
+    ...(seed !== undefined ? { seed } : {}),
+    ...(out ? { outDir: out } : {}),
+    ...(source ? { source: source as PretrainedSource } : {}),
+  };
+}
+
+async function main(argv: readonly string[]): Promise<void> {
+  const p = parse(argv);
+  const command = p.positional[0];
+  if (command === 'stats') {
+    const rows = variantStats();
+    process.stdout.write(p.flags.has('json') ? `${JSON.stringify(rows)}\n` : `${formatStatsTable(rows)}\n`);
+    return;
+  }
+  if (command === 'build' || command === 'fetch') {
+    const variant = variantArg(p) as BuildOptions['variant'];
+    const repo = str(p, 'repo') ?? CATALOG[`efficientnet-${variant ?? 'b0'}`].pretrainedRepo;
+    const weights = command === 'fetch' ? `hf:${repo}` : (str(p, 'weights') ?? 'random');
+    const started = Date.now();
+    const { dir, meta } = await buildModelFiles({ ...commonOptions(p), variant, weights });
+    const size = meta.files.reduce((a, f) => a + f.bytes, 0);
+    process.stdout.write(
+      `${meta.id}: ${meta.weights} (${meta.source}) ${(meta.params / 1e6).toFixed(3)}M params, ` +
+        `${(meta.macs / 1e9).toFixed(3)} GMACs, ${(size / 2 ** 20).toFixed(1)} MiB -> ${dir} ` +
+        `(${((Date.now() - started) / 1000).toFixed(1)} s)\n`,
+    );
+    return;
+  }
+  throw new UsageError(command ? `unknown command ${command}` : 'missing command');
+}
+
+main(process.argv.slice(2)).catch((err: unknown) => {
+  const usage = err instanceof UsageError ? `\n${USAGE}` : '';
+  process.stderr.write(`models: ${(err as Error).message ?? String(err)}${usage}\n`);
+  process.exitCode = 1;
+});

@@ -1,0 +1,63 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, parseConfig } from '../../gpu-origin/config/config.ts';
+import { providerAttempts } from '../../gpu-origin/inference/providers.ts';
+
+describe('origin configuration', () => {
+  it('has working defaults', () => {
+    const config = parseConfig({});
+    expect(config).toMatchObject({
+      port: 8788,
+      providers: ['cuda', 'cpu'],
+      allowCpuFallback: true,
+      maxBatch: 8,
+      models: [],
+    });
+    expect(config.modelsDir).toMatch(/models$/);
+    expect(config.hmacKeys.size).toBe(0);
+  });
+
+  it('parses lists, booleans, numbers and signing keys (secrets may contain colons)', () => {
+    const secret = 'a:b-0123456789-0123456789-0123456789';
+    const config = parseConfig({
+      ORIGIN_MODELS: 'efficientnet-b5, efficientnet-b7',
+      ORIGIN_EXECUTION_PROVIDERS: 'cpu',
+      ORIGIN_ALLOW_CPU_FALLBACK: 'false',
+      ORIGIN_BATCH_WINDOW_MS: '2.5',
+      ORIGIN_HMAC_KEYS: `k1:${secret},k2:${'z'.repeat(32)}`,
+      ORIGIN_PORT: '',
+    });
+    expect(config.models).toEqual(['efficientnet-b5', 'efficientnet-b7']);
+    expect(config.providers).toEqual(['cpu']);
+    expect(config.allowCpuFallback).toBe(false);
+    expect(config.batchWindowMs).toBe(2.5);
+    expect(config.hmacKeys.get('k1')).toBe(secret);
+    expect(config.port).toBe(8788);
+  });
+
+  it('fails with one message naming each bad variable', () => {
+    const bad = (env: Record<string, string>) => {
+      try {
+        parseConfig(env);
+      } catch (error) {
+        expect(error).toBeInstanceOf(ConfigError);
+        return (error as Error).message;
+      }
+      throw new Error('expected a ConfigError');
+    };
+    expect(bad({ ORIGIN_PORT: '70000' })).toMatch(/^invalid configuration: ORIGIN_PORT: /);
+    expect(bad({ ORIGIN_EXECUTION_PROVIDERS: 'tpu' })).toContain('ORIGIN_EXECUTION_PROVIDERS');
+    expect(bad({ ORIGIN_ALLOW_CPU_FALLBACK: 'maybe' })).toContain('ORIGIN_ALLOW_CPU_FALLBACK');
+    expect(bad({ ORIGIN_HMAC_KEYS: 'k1:short' })).toContain('at least 32 characters');
+    expect(bad({ ORIGIN_HMAC_KEYS: 'no-separator' })).toContain('kid:secret');
+  });
+});
+
+describe('execution provider order', () => {
+  it('tries CUDA first and CPU only as an allowed fallback', () => {
+    expect(providerAttempts({ providers: ['cuda', 'cpu'], allowCpuFallback: true })).toEqual(['cuda', 'cpu']);
+    expect(providerAttempts({ providers: ['cuda'], allowCpuFallback: true })).toEqual(['cuda', 'cpu']);
+    expect(providerAttempts({ providers: ['cuda', 'cpu'], allowCpuFallback: false })).toEqual(['cuda']);
+    expect(providerAttempts({ providers: ['cpu', 'cuda'], allowCpuFallback: false })).toEqual(['cpu']);
+    expect(providerAttempts({ providers: ['cpu'], allowCpuFallback: false })).toEqual(['cpu']);
+  });
+});

@@ -1,0 +1,109 @@
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import sharp from 'sharp';
+import { parseConfig } from '../../gpu-origin/config/config.ts';
+import { type OriginServer, startOrigin } from '../../gpu-origin/server.ts';
+import { variantConfig } from '../../shared/efficientnet/config.ts';
+import { exportEfficientNet } from '../../shared/efficientnet/export.ts';
+import type { Variant } from '../../shared/efficientnet/variants.ts';
+import { signRequest } from '../../shared/signing/sign.ts';
+
+// TEMPORARY until infra/models/build.ts lands
+async function buildModelFiles(o: { variant: Variant; outDir: string; seed: number }) {
+  const config = variantConfig(o.variant);
+  const { model } = exportEfficientNet({ config, weights: { kind: 'random', seed: o.seed } });
+  const dir = join(o.outDir, `efficientnet-${o.variant}`);
+  await mkdir(dir, { recursive: true });
+  await writeFile(join(dir, 'model.onnx'), model);
+  const R = config.resolution;
+  await writeFile(
+    join(dir, 'model.json'),
+    JSON.stringify({
+      id: `efficientnet-${o.variant}`,
+      variant: o.variant,
+      resolution: R,
+      weights: 'untrained',
+      source: 'random',
+      input: { name: 'input', shape: ['batch', 3, R, R] },
+      output: { name: 'logits', classes: 1000 },
+    }),
+  );
+}
+
+/** A models directory with factory-built, random-weight EfficientNets; remove it with `cleanup`. */
+export async function buildModelsDir(
+  variants: readonly Variant[],
+): Promise<{ dir: string; cleanup: () => Promise<void> }> {
+  const dir = await mkdtemp(join(tmpdir(), 'origin-models-'));
+  for (const variant of variants) {
+    await buildModelFiles({ variant, seed: 1, outDir: dir });
+  }
+  return { dir, cleanup: () => rm(dir, { recursive: true, force: true }) };
+}
+
+export interface TestOrigin extends OriginServer {
+  logs: string[];
+}
+
+/** A real origin on a random loopback port; `env` uses the same variables as production. */
+export async function startTestOrigin(
+  modelsDir: string,
+  env: Record<string, string> = {},
+): Promise<TestOrigin> {
+  const logs: string[] = [];
+  const config = parseConfig({
+    ORIGIN_PORT: '0',
+    ORIGIN_HOST: '127.0.0.1',
+    ORIGIN_MODELS_DIR: modelsDir,
+    ORIGIN_EXECUTION_PROVIDERS: 'cpu',
+    ORIGIN_THREADS: '1',
+    ...env,
+  });
+  const origin = await startOrigin(config, { log: (line) => logs.push(line) });
+  await origin.loaded;
+  return Object.assign(origin, { logs });
+}
+
+/** A flat-coloured image with a little structure, encoded by sharp (fixtures only; decoding is under test). */
+export function solidImage(format: 'png' | 'jpeg' | 'webp', width = 64, height = 48): Promise<Buffer> {
+  const image = sharp({ create: { width, height, channels: 3, background: { r: 180, g: 60, b: 20 } } });
+  return image.toFormat(format).toBuffer();
+}
+
+export async function classify(
+  base: string,
+  body: Uint8Array,
+  query = 'model=efficientnet-b0',
+  headers: Record<string, string> = {},
+): Promise<Response> {
+  return fetch(`${base}/v1/classify?${query}`, {
+    method: 'POST',
+    body,
+    headers: { 'content-type': 'application/octet-stream', ...headers },
+  });
+}
+
+export async function signedClassify(
+  base: string,
+  key: { id: string; secret: string },
+  body: Uint8Array,
+  query = 'model=efficientnet-b0',
+): Promise<{ response: Response; headers: Record<string, string> }> {
+  const path = `/v1/classify?${query}`;
+  const headers = await signRequest({ key, method: 'POST', pathWithQuery: path, body });
+  const response = await fetch(`${base}${path}`, { method: 'POST', body, headers });
+  return { response, headers };
+}
+
+/** Sum of a Prometheus sample's values over all label sets matching `match`. */
+export function metricValue(text: string, name: string, match: Record<string, string> = {}): number {
+  let total = 0;
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(`${name}{`) && !line.startsWith(`${name} `)) continue;
+    const labels = line.slice(name.length).match(/^\{(.*)\}/)?.[1] ?? '';
+    const ok = Object.entries(match).every(([k, v]) => labels.includes(`${k}="${v}"`));
+    if (ok) total += Number(line.slice(line.lastIndexOf(' ') + 1));
+  }
+  return total;
+}

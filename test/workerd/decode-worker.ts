@@ -1,0 +1,45 @@
+import { decodeImage } from '../../edge/image/decode.ts';
+import { ImageError } from '../../edge/image/errors.ts';
+import { checkDimensions } from '../../edge/image/limits.ts';
+import { probeImage } from '../../edge/image/probe.ts';
+import { type PreprocessSpec, preprocess } from '../../shared/preprocess/index.ts';
+
+// Test worker for test/workerd/decode.test.ts: exposes the edge decoder and the shared preprocessing.
+//   POST /decode            → packed RGB bytes, size in x-width / x-height
+//   POST /preprocess?spec=  → float32 [3, crop, crop] bytes
+// Image errors answer { code, message } with status 400 / 413 / 415.
+
+const STATUS = { invalid_image: 400, image_too_large: 413, unsupported_media_type: 415 } as const;
+
+function packedRgb(image: { channels: number; data: Uint8Array }): Uint8Array {
+  if (image.channels === 3) return image.data;
+  const out = new Uint8Array((image.data.length / 4) * 3);
+  for (let s = 0, o = 0; s < image.data.length; s += 4) {
+    out[o++] = image.data[s] as number;
+    out[o++] = image.data[s + 1] as number;
+    out[o++] = image.data[s + 2] as number;
+  }
+  return out;
+}
+
+export default {
+  async fetch(request: Request): Promise<Response> {
+    const url = new URL(request.url);
+    try {
+      const bytes = new Uint8Array(await request.arrayBuffer());
+      const probe = probeImage(bytes);
+      checkDimensions(probe);
+      const image = await decodeImage(bytes, probe);
+      if (url.pathname === '/preprocess') {
+        const spec = JSON.parse(url.searchParams.get('spec') ?? '') as PreprocessSpec;
+        return new Response(preprocess(image, spec).buffer as ArrayBuffer);
+      }
+      return new Response(packedRgb(image) as Uint8Array<ArrayBuffer>, {
+        headers: { 'x-width': String(image.width), 'x-height': String(image.height) },
+      });
+    } catch (error) {
+      if (!(error instanceof ImageError)) throw error;
+      return Response.json({ code: error.code, message: error.message }, { status: STATUS[error.code] });
+    }
+  },
+};

@@ -1,0 +1,131 @@
+// Boots the real Worker (edge/index.ts) in workerd through wrangler's unstable_startWorker, with its R2
+// bucket (and optionally a KV namespace) filled beforehand.
+//
+// Filling local storage: wrangler keeps local R2/KV under <persist>/v3/<kind>/<bucket or namespace id>,
+// and `wrangler r2 object put --local` writes there through a throwaway Miniflare instance. We do the same
+// directly with Miniflare's API (getR2Bucket / getKVNamespace on the same persist root, then dispose),
+// which takes ~1 s instead of one wrangler process per object. The started Worker then reads the files.
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Miniflare } from 'miniflare';
+import { unstable_startWorker } from 'wrangler';
+
+export const REPO_ROOT = path.resolve(import.meta.dirname, '../..');
+const WRANGLER_TOML = path.join(REPO_ROOT, 'wrangler.toml');
+/** Must match bucket_name in wrangler.toml: local R2 is keyed by it. */
+export const MODELS_BUCKET = 'edge-classifier-models';
+
+/** A model directory as the factory writes it: model.json, model.onnx and, when split, model.onnx.data. */
+export interface ModelFiles {
+  /** The R2 prefix (the model id). */
+  id: string;
+  dir: string;
+}
+
+export interface BootOptions {
+  models?: readonly ModelFiles[];
+  /** Extra plain-text vars / secrets, e.g. { API_KEYS: 'k1,k2', DEBUG_ROUTES: '1' }. */
+  vars?: Record<string, string>;
+  /** When given, binds API_KEYS_KV to a local namespace holding these keys. */
+  kvKeys?: readonly string[];
+}
+
+export interface BootedWorker {
+  url: URL;
+  /** fetch() against the Worker, path relative to its root. */
+  fetch(pathAndQuery: string, init?: RequestInit): Promise<Response>;
+  /** Console output of the Worker (workerd's stdout and stderr), for assertions on log lines. */
+  logs(): string;
+  dispose(): Promise<void>;
+}
+
+const KV_NAMESPACE_ID = 'api-keys-local';
+
+export async function bootWorker(options: BootOptions = {}): Promise<BootedWorker> {
+  process.env.CLOUDFLARE_CF_FETCH_ENABLED = 'false';
+  process.env.WRANGLER_SEND_METRICS = 'false';
+  const persist = await mkdtemp(path.join(tmpdir(), 'edge-workerd-'));
+  await fillLocalStorage(persist, options);
+
+  const bindings: Record<string, { type: 'plain_text'; value: string } | { type: 'kv_namespace'; id: string }> = {};
+  for (const [name, value] of Object.entries(options.vars ?? {})) bindings[name] = { type: 'plain_text', value };
+  if (options.kvKeys) bindings.API_KEYS_KV = { type: 'kv_namespace', id: KV_NAMESPACE_ID };
+
+  const captured: string[] = [];
+  const restore = captureConsole(captured);
+  let worker: Awaited<ReturnType<typeof unstable_startWorker>>;
+  try {
+    worker = await unstable_startWorker({
+      config: WRANGLER_TOML,
+      bindings,
+      dev: {
+        persist,
+        server: { hostname: '127.0.0.1', port: 0 },
+        inspector: false,
+        watch: false,
+        logLevel: 'log',
+      },
+    });
+    await worker.ready;
+  } catch (error) {
+    restore();
+    await rm(persist, { recursive: true, force: true });
+    throw error;
+  }
+  const url = await worker.url;
+  return {
+    url,
+    fetch: (pathAndQuery, init) => fetch(new URL(pathAndQuery, url), init),
+    logs: () => captured.join('\n'),
+    dispose: async () => {
+      try {
+        await worker.dispose();
+      } finally {
+        restore();
+        await rm(persist, { recursive: true, force: true });
+      }
+    },
+  };
+}
+
+async function fillLocalStorage(persist: string, options: BootOptions): Promise<void> {
+  if (!options.models?.length && !options.kvKeys) return;
+  const mf = new Miniflare({
+    modules: true,
+    script: 'export default { fetch() { return new Response(null, { status: 404 }); } }',
+    defaultPersistRoot: path.join(persist, 'v3'),
+    r2Buckets: { MODELS: MODELS_BUCKET },
+    kvNamespaces: { KEYS: KV_NAMESPACE_ID },
+  });
+  try {
+    const bucket = await mf.getR2Bucket('MODELS');
+    for (const model of options.models ?? []) {
+      const manifest = JSON.parse(await readFile(path.join(model.dir, 'model.json'), 'utf8')) as {
+        files?: { name: string }[];
+      };
+      const names = new Set(['model.json', ...(manifest.files ?? []).map((file) => file.name)]);
+      for (const name of names) await bucket.put(`${model.id}/${name}`, new Uint8Array(await readFile(path.join(model.dir, name))));
+    }
+    const kv = await mf.getKVNamespace('KEYS');
+    for (const key of options.kvKeys ?? []) await kv.put(key, 'test');
+  } finally {
+    await mf.dispose();
+  }
+}
+
+// workerd's console output reaches Node through wrangler's logger, i.e. console.* of this process.
+function captureConsole(into: string[]): () => void {
+  const methods = ['log', 'info', 'warn', 'error', 'debug'] as const;
+  const originals = methods.map((name) => console[name]);
+  for (const [i, name] of methods.entries()) {
+    const original = originals[i] as (...args: unknown[]) => void;
+    console[name] = (...args: unknown[]) => {
+      into.push(args.map(String).join(' '));
+      original.apply(console, args);
+    };
+  }
+  return () => {
+    for (const [i, name] of methods.entries()) console[name] = originals[i] as (typeof console)[typeof name];
+  };
+}

@@ -1,0 +1,62 @@
+// Test images: a real photo from ../shared/data/imagenet-val-100 when present, otherwise a generated
+// JPEG; plus deliberately broken files. Nothing is stored in the repository.
+import { existsSync, readdirSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { crc32 } from 'node:zlib';
+import sharp from 'sharp';
+import { REPO_ROOT } from './harness.ts';
+
+const VAL_DIR = path.resolve(REPO_ROOT, '../shared/data/imagenet-val-100/images');
+
+export interface TestPhoto {
+  bytes: Uint8Array;
+  source: string;
+}
+
+/** A JPEG photo; prints which one so a skipped real-photo path is visible. */
+export async function testPhoto(): Promise<TestPhoto> {
+  if (existsSync(VAL_DIR)) {
+    const first = readdirSync(VAL_DIR)
+      .filter((name) => /\.jpe?g$/i.test(name))
+      .sort()[0];
+    if (first) return { bytes: new Uint8Array(await readFile(path.join(VAL_DIR, first))), source: `imagenet-val-100/${first}` };
+  }
+  console.log(`${VAL_DIR} is absent: using a generated JPEG instead of a real photo`);
+  return { bytes: await generatedJpeg(640, 480), source: 'generated 640x480' };
+}
+
+/** A smooth colour field with some structure, encoded as a baseline JPEG. */
+export async function generatedJpeg(width: number, height: number): Promise<Uint8Array> {
+  const pixels = Buffer.alloc(width * height * 3);
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      const i = (y * width + x) * 3;
+      pixels[i] = (x * 255) / width;
+      pixels[i + 1] = (y * 255) / height;
+      pixels[i + 2] = 128 + 127 * Math.sin((x + y) / 17);
+    }
+  }
+  const jpeg = await sharp(pixels, { raw: { width, height, channels: 3 } }).jpeg({ quality: 85 }).toBuffer();
+  return new Uint8Array(jpeg);
+}
+
+/** A PNG whose header claims width x height, with no pixel data worth decoding. */
+export function pngHeaderOnly(width: number, height: number): Uint8Array {
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(width, 0);
+  ihdr.writeUInt32BE(height, 4);
+  ihdr.set([8, 2, 0, 0, 0], 8); // 8-bit RGB, deflate, no filter method quirks, no interlace
+  return new Uint8Array(
+    Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', ihdr), chunk('IEND', Buffer.alloc(0))]),
+  );
+}
+
+function chunk(type: string, data: Buffer): Buffer {
+  const length = Buffer.alloc(4);
+  length.writeUInt32BE(data.length);
+  const body = Buffer.concat([Buffer.from(type, 'ascii'), data]);
+  const crc = Buffer.alloc(4);
+  crc.writeUInt32BE(crc32(body));
+  return Buffer.concat([length, body, crc]);
+}

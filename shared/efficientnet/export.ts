@@ -51,7 +51,12 @@ export function exportEfficientNetChunks(options: ExportOptions): ExportedModel 
     irVersion: IR_VERSION,
     producerName: PRODUCER.name,
     producerVersion: PRODUCER.version,
-    metadata: options.metadata ?? {},
+    // Untrained models say so in the file itself, whatever the caller adds.
+    metadata: {
+      weights: options.weights.kind === 'random' ? 'untrained' : 'pretrained',
+      ...(options.weights.kind === 'random' ? { source: 'random', seed: String(options.weights.seed) } : {}),
+      ...options.metadata,
+    },
   };
   const external = options.externalDataLocation ? { location: options.externalDataLocation } : undefined;
   return { spec, encoded: encodeModel(model, external), params, macs };

@@ -53,7 +53,7 @@ export function fromHex(hex: string): Uint8Array | null {
 }
 
 export async function sha256Hex(body: Uint8Array): Promise<string> {
-  return toHex(await crypto.subtle.digest('SHA-256', body));
+  return toHex(await crypto.subtle.digest('SHA-256', ownBuffer(body)));
 }
 
 const encoder = new TextEncoder();
@@ -67,6 +67,11 @@ export function importHmacKey(secret: string, usage: 'sign' | 'verify') {
 
 export type HmacKey = Awaited<ReturnType<typeof importHmacKey>>;
 
-export function encodeText(text: string): Uint8Array {
-  return encoder.encode(text);
+export function encodeText(text: string): Uint8Array<ArrayBuffer> {
+  return ownBuffer(encoder.encode(text));
+}
+
+/** WebCrypto's typings (DOM lib) want views over a plain ArrayBuffer; copy only when the view is not. */
+export function ownBuffer(bytes: Uint8Array): Uint8Array<ArrayBuffer> {
+  return bytes.buffer instanceof ArrayBuffer ? (bytes as Uint8Array<ArrayBuffer>) : new Uint8Array(bytes);
 }

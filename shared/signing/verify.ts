@@ -2,6 +2,7 @@ import {
   canonicalString,
   encodeText,
   fromHex,
+  ownBuffer,
   type HmacKey,
   importHmacKey,
   isSafeField,
@@ -102,7 +103,7 @@ export function createVerifier(options: VerifierOptions): Verifier {
         bodySha256Hex: await sha256Hex(request.body),
       });
       // subtle.verify compares in constant time.
-      const valid = await crypto.subtle.verify('HMAC', await key, mac, encodeText(text));
+      const valid = await crypto.subtle.verify('HMAC', await key, ownBuffer(mac), encodeText(text));
       if (!valid) return fail('bad_signature', 'signature does not match the request');
 
       // Only valid signatures are remembered, so forged traffic cannot fill the cache.

@@ -148,7 +148,7 @@ describe('read-only routes', () => {
     };
     expect(doc.openapi).toBe('3.1.0');
     expect(Object.keys(doc.paths).sort()).toEqual(['/healthz', '/v1/classify', '/v1/models']);
-    expect(Object.keys(doc.components.schemas)).toEqual(expect.arrayContaining(['ClassifyResponse', 'ErrorEnvelope', 'ClassifyParams']));
+    expect(Object.keys(doc.components.schemas)).toEqual(expect.arrayContaining(['ClassifyResponse', 'ErrorEnvelope', 'ClassifyJsonBody', 'ModelsResponse']));
   });
 
   it('replaces an unusable incoming request id', async () => {

@@ -70,7 +70,7 @@ const explicitCatalog = z.object({
 
 const factoryModel = z.object({
   id: z.string().min(1),
-  variant: z.enum(VARIANTS).optional(),
+  variant: z.union([z.enum(VARIANTS), z.literal('custom')]).optional(),
   resolution: z.number().int().positive(),
   source: z.enum(WEIGHT_SOURCES).optional(),
   output: z.object({ name: z.string() }).optional(),
@@ -130,7 +130,7 @@ function fromExplicit(doc: z.infer<typeof explicitCatalog>, dir: string): EvalMo
 
 function fromFactory(doc: z.infer<typeof factoryModel>, dir: string): EvalModel {
   let preprocess: PreprocessSpec;
-  if (doc.variant) {
+  if (doc.variant && doc.variant !== 'custom') {
     try {
       preprocess = preprocessFor(doc.variant, doc.source ?? 'random');
     } catch (e) {

@@ -31,6 +31,7 @@ function escapeXml(text: string): string {
 
 export function renderPlot(report: EvalReport): string {
   const { edge, origin, cascade } = report;
+  const title = `Cascade ${edge.name} → ${origin.name} (${report.data.images} images)`;
   const xs = [edge.macs, origin.macs, ...cascade.map((p) => p.avgMacs)].map((m) => m / 1e6);
   const ys = [edge.top1, edge.top5, origin.top1, origin.top5, ...cascade.flatMap((p) => [p.top1, p.top5])];
   const xTicks = ticks(0, Math.max(...xs) * 1.02, 6);
@@ -47,10 +48,9 @@ export function renderPlot(report: EvalReport): string {
   const parts: string[] = [];
   parts.push(
     `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${HEIGHT}" viewBox="0 0 ${WIDTH} ${HEIGHT}" font-family="sans-serif" font-size="12">`,
+    `<title>${escapeXml(`Accuracy against average compute: ${title}`)}</title>`,
     `<rect width="${WIDTH}" height="${HEIGHT}" fill="white"/>`,
-    `<text x="${WIDTH / 2 - MARGIN.right / 2}" y="22" text-anchor="middle" font-size="14">${escapeXml(
-      `Cascade ${edge.name} → ${origin.name} (${report.data.images} images)`,
-    )}</text>`,
+    `<text x="${WIDTH / 2 - MARGIN.right / 2}" y="22" text-anchor="middle" font-size="14">${escapeXml(title)}</text>`,
   );
   for (const t of xTicks) {
     parts.push(

@@ -54,9 +54,13 @@ function parent(json: boolean, variants: Variant[]): void {
   const results: ChildResult[] = [];
   for (const variant of variants) {
     for (const split of [false, true]) {
-      const r = spawnSync(process.execPath, ['--import', 'tsx', self, '--child', variant, ...(split ? ['--split'] : [])], {
-        encoding: 'utf8',
-      });
+      const r = spawnSync(
+        process.execPath,
+        ['--import', 'tsx', self, '--child', variant, ...(split ? ['--split'] : [])],
+        {
+          encoding: 'utf8',
+        },
+      );
       if (r.status !== 0) throw new Error(`bench child ${variant} failed: ${r.stderr}`);
       results.push(JSON.parse(r.stdout.trim().split('\n').pop() ?? '{}') as ChildResult);
     }
@@ -70,7 +74,11 @@ function parent(json: boolean, variants: Variant[]): void {
     results,
   };
   if (json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
-  else for (const r of results) process.stdout.write(`${r.variant}${r.split ? ' split' : ''}: ${r.buildSeconds} s, peak RSS ${r.peakRssMiB} MiB\n`);
+  else
+    for (const r of results)
+      process.stdout.write(
+        `${r.variant}${r.split ? ' split' : ''}: ${r.buildSeconds} s, peak RSS ${r.peakRssMiB} MiB\n`,
+      );
 }
 
 const args = process.argv.slice(2);

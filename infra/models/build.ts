@@ -3,7 +3,11 @@
 import { access, constants, mkdir, readFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type CheckpointSource, type EfficientNetConfig, variantConfig } from '../../shared/efficientnet/config.ts';
+import {
+  type CheckpointSource,
+  type EfficientNetConfig,
+  variantConfig,
+} from '../../shared/efficientnet/config.ts';
 import { exportEfficientNetChunks, type WeightsInput } from '../../shared/efficientnet/export.ts';
 import { detectNaming } from '../../shared/efficientnet/fold.ts';
 import { BATCH_DIM, INPUT_NAME, OUTPUT_NAME } from '../../shared/efficientnet/graph.ts';
@@ -74,7 +78,9 @@ async function fetchCheckpoint(repo: string): Promise<string> {
   try {
     mod = await import(specifier);
   } catch (err) {
-    throw new BuildError(`cannot fetch hf:${repo}: infra/models/fetch.ts is not available (${(err as Error).message})`);
+    throw new BuildError(
+      `cannot fetch hf:${repo}: infra/models/fetch.ts is not available (${(err as Error).message})`,
+    );
   }
   if (typeof mod.fetchPretrained !== 'function') {
     throw new BuildError('infra/models/fetch.ts does not export fetchPretrained(repo)');
@@ -91,7 +97,9 @@ async function resolveWeights(options: BuildOptions): Promise<ResolvedWeights> {
   try {
     bytes = new Uint8Array(await readFile(path));
   } catch (err) {
-    throw new BuildError(`cannot read checkpoint ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    throw new BuildError(
+      `cannot read checkpoint ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+    );
   }
   const tensors = readSafetensors(bytes);
   const naming = detectNaming(tensors);
@@ -104,7 +112,10 @@ async function resolveWeights(options: BuildOptions): Promise<ResolvedWeights> {
   return { input: { kind: 'checkpoint', tensors, naming }, source };
 }
 
-function resolveConfig(options: BuildOptions, source: CheckpointSource): { config: EfficientNetConfig; id: string } {
+function resolveConfig(
+  options: BuildOptions,
+  source: CheckpointSource,
+): { config: EfficientNetConfig; id: string } {
   if (options.config) {
     const id = options.id ?? 'efficientnet-custom';
     if (!/^[a-z0-9][a-z0-9._-]*$/i.test(id)) throw new BuildError(`invalid model id ${JSON.stringify(id)}`);
@@ -122,7 +133,9 @@ async function ensureWritable(outDir: string): Promise<void> {
     await mkdir(outDir, { recursive: true });
     await access(outDir, constants.W_OK);
   } catch (err) {
-    throw new BuildError(`cannot write to ${outDir}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    throw new BuildError(
+      `cannot write to ${outDir}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+    );
   }
 }
 
@@ -176,7 +189,9 @@ export async function buildModelFiles(options: BuildOptions): Promise<{ dir: str
         files,
         created: new Date().toISOString(),
       };
-      await writeChunks(join(tmp, META_FILE), [new TextEncoder().encode(`${JSON.stringify(meta, null, 2)}\n`)]);
+      await writeChunks(join(tmp, META_FILE), [
+        new TextEncoder().encode(`${JSON.stringify(meta, null, 2)}\n`),
+      ]);
       return meta;
     });
     return { dir, meta };

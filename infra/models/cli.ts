@@ -52,7 +52,8 @@ function str(p: Parsed, name: string): string | undefined {
 function variantArg(p: Parsed): string {
   const variant = p.positional[1];
   if (!variant) throw new UsageError('missing variant (b0..b7)');
-  if (!isVariant(variant)) throw new UsageError(`unknown variant ${JSON.stringify(variant)}; expected one of b0..b7`);
+  if (!isVariant(variant))
+    throw new UsageError(`unknown variant ${JSON.stringify(variant)}; expected one of b0..b7`);
   return variant;
 }
 

@@ -28,7 +28,10 @@ export async function writeChunks(path: string, chunks: readonly Uint8Array[]): 
 }
 
 /** Runs `fill(tmpDir)` then atomically replaces `finalDir` with it; on failure removes the temp dir. */
-export async function writeDirectoryAtomically<T>(finalDir: string, fill: (tmpDir: string) => Promise<T>): Promise<T> {
+export async function writeDirectoryAtomically<T>(
+  finalDir: string,
+  fill: (tmpDir: string) => Promise<T>,
+): Promise<T> {
   const parent = dirname(finalDir);
   await mkdir(parent, { recursive: true });
   const tmp = join(parent, `.${finalDir.split('/').pop()}.tmp-${process.pid}-${Date.now()}`);

@@ -68,7 +68,8 @@ export function variantConfig(variant: Variant, options: VariantOptions = {}): E
  * 224 * gamma^phi rounded to the nearest multiple of 8 (whole phi does not reproduce the published table).
  */
 export function phiConfig(phi: number, numClasses = 1000): EfficientNetConfig {
-  if (!Number.isFinite(phi) || phi < -4 || phi > 12) throw new RangeError(`phi must be in [-4, 12], got ${phi}`);
+  if (!Number.isFinite(phi) || phi < -4 || phi > 12)
+    throw new RangeError(`phi must be in [-4, 12], got ${phi}`);
   return {
     width: COMPOUND.beta ** phi,
     depth: COMPOUND.alpha ** phi,

@@ -1,8 +1,8 @@
 // One call from (config, weights) to ONNX bytes. Runtime-neutral: callers do their own file I/O.
 
 import { countGraph } from '../onnx/analyze.ts';
-import { concatChunks } from '../onnx/protobuf.ts';
 import { type EncodedModel, encodeModel, type OnnxModel } from '../onnx/model.ts';
+import { concatChunks } from '../onnx/protobuf.ts';
 import type { EfficientNetConfig } from './config.ts';
 import { foldWeights } from './fold.ts';
 import { buildGraph } from './graph.ts';
@@ -39,7 +39,9 @@ export interface ExportedModel {
 export function exportEfficientNetChunks(options: ExportOptions): ExportedModel {
   const spec = buildSpec(options.config);
   const tensors =
-    options.weights.kind === 'random' ? randomCheckpoint(spec, options.weights.seed) : options.weights.tensors;
+    options.weights.kind === 'random'
+      ? randomCheckpoint(spec, options.weights.seed)
+      : options.weights.tensors;
   const naming: Naming = options.weights.kind === 'random' ? 'timm' : options.weights.naming;
   const folded = foldWeights(spec, tensors, naming);
   const graph = buildGraph(spec, folded, { fp16: options.fp16 ?? false });

@@ -2,7 +2,7 @@
 
 import type { ConvSpec, Naming, NetworkSpec } from './spec.ts';
 import { convsInOrder, convWeightShape } from './spec.ts';
-import { takeTensor, type TensorMap } from './tensors.ts';
+import { type TensorMap, takeTensor } from './tensors.ts';
 
 export interface FoldedConv {
   readonly weight: Float32Array;
@@ -55,7 +55,8 @@ export function expectedTensorNames(spec: NetworkSpec, naming: Naming): string[]
   for (const conv of convsInOrder(spec)) {
     names.push(`${conv.module[naming]}.weight`);
     if (conv.bn) {
-      for (const k of ['weight', 'bias', 'running_mean', 'running_var']) names.push(`${conv.bn[naming]}.${k}`);
+      for (const k of ['weight', 'bias', 'running_mean', 'running_var'])
+        names.push(`${conv.bn[naming]}.${k}`);
     } else {
       names.push(`${conv.module[naming]}.bias`);
     }

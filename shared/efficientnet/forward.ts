@@ -1,8 +1,8 @@
 // A small, plain reference forward pass (NCHW float32) used to calibrate random BatchNorm statistics.
 // It is deliberately simple: calibration runs at a reduced resolution, so speed matters little.
 
-import { axisPadding } from './spec.ts';
 import type { EfficientNetConfig } from './config.ts';
+import { axisPadding } from './spec.ts';
 
 export interface Activation {
   readonly n: number;
@@ -106,7 +106,12 @@ export function channelStats(x: Activation): { mean: Float64Array; variance: Flo
 }
 
 /** y = act(scale[c] * x + shift[c]), in place. */
-export function affine(x: Activation, scale: ArrayLike<number>, shift: ArrayLike<number>, silu: boolean): Activation {
+export function affine(
+  x: Activation,
+  scale: ArrayLike<number>,
+  shift: ArrayLike<number>,
+  silu: boolean,
+): Activation {
   const hw = x.size * x.size;
   for (let n = 0; n < x.n; n++) {
     for (let c = 0; c < x.c; c++) {

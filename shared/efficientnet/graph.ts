@@ -43,7 +43,13 @@ class GraphBuilder {
     const stored = `${name}.fp16`;
     const data = values && bytesOf(float32ToFloat16(values));
     this.initializers.push({ name: stored, dims, dataType: DataType.FLOAT16, data });
-    this.nodes.push({ opType: 'Cast', name: `${name}.cast`, inputs: [stored], outputs: [name], attributes: { to: DataType.FLOAT } });
+    this.nodes.push({
+      opType: 'Cast',
+      name: `${name}.cast`,
+      inputs: [stored],
+      outputs: [name],
+      attributes: { to: DataType.FLOAT },
+    });
     return name;
   }
 
@@ -75,7 +81,11 @@ class GraphBuilder {
   }
 }
 
-export function buildGraph(spec: NetworkSpec, weights: FoldedWeights | null, options: GraphOptions = {}): OnnxGraph {
+export function buildGraph(
+  spec: NetworkSpec,
+  weights: FoldedWeights | null,
+  options: GraphOptions = {},
+): OnnxGraph {
   const g = new GraphBuilder(weights, options.fp16 ?? false);
   let x = g.conv(spec.stem, INPUT_NAME);
   for (const b of spec.blocks) {

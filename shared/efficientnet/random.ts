@@ -8,15 +8,7 @@
 // - small calibration images are dominated by zero-padding borders, so calibration pads periodically
 //   (the image wraps around, like the interior of a large image) at up to 128 px.
 
-import {
-  type Activation,
-  add,
-  affine,
-  channelStats,
-  conv2d,
-  globalPool,
-  scaleChannels,
-} from './forward.ts';
+import { type Activation, add, affine, channelStats, conv2d, globalPool, scaleChannels } from './forward.ts';
 import { type ConvSpec, convWeightShape, type Naming, type NetworkSpec } from './spec.ts';
 import type { TensorEntry, TensorMap } from './tensors.ts';
 
@@ -139,7 +131,11 @@ export function randomCheckpoint(
   const { module, inFeatures, outFeatures } = spec.classifier;
   const name = module[naming];
   const halfWidth = Math.sqrt(3 / (inFeatures * m2));
-  ckpt.put(`${name}.weight`, [outFeatures, inFeatures], uniform(seed, 'classifier.weight', outFeatures * inFeatures, halfWidth));
+  ckpt.put(
+    `${name}.weight`,
+    [outFeatures, inFeatures],
+    uniform(seed, 'classifier.weight', outFeatures * inFeatures, halfWidth),
+  );
   ckpt.put(`${name}.bias`, [outFeatures], uniform(seed, 'classifier.bias', outFeatures, 0.1));
   return ckpt.tensors;
 }

@@ -1,7 +1,7 @@
 // EfficientNet-B0 as published, scaled by a config into a concrete list of convolutions with their
 // channel counts, spatial sizes and padding. Everything else (weights, graph, counts) is derived from this.
 
-import { type EfficientNetConfig, configProblem, scaleChannels, scaleRepeats } from './config.ts';
+import { configProblem, type EfficientNetConfig, scaleChannels, scaleRepeats } from './config.ts';
 
 /** Checkpoint naming schemes: timm's names are shared by timm efficientnet_bN and tf_efficientnet_bN. */
 export type Naming = 'timm' | 'torchvision';

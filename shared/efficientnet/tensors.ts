@@ -20,7 +20,8 @@ export function shapeText(shape: readonly number[]): string {
 /** Fetches a tensor and checks its shape, naming the tensor and both shapes on mismatch. */
 export function takeTensor(tensors: TensorMap, name: string, expected: readonly number[]): Float32Array {
   const entry = tensors.get(name);
-  if (!entry) throw new CheckpointError(`checkpoint is missing tensor ${name} (expected shape ${shapeText(expected)})`);
+  if (!entry)
+    throw new CheckpointError(`checkpoint is missing tensor ${name} (expected shape ${shapeText(expected)})`);
   const same = entry.shape.length === expected.length && entry.shape.every((d, i) => d === expected[i]);
   if (!same) {
     throw new CheckpointError(

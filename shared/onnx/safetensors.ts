@@ -83,8 +83,11 @@ export function readSafetensors(file: Uint8Array): Map<string, SafeTensor> {
     }
     const validShape = Array.isArray(shape) && shape.every((d) => Number.isSafeInteger(d) && d >= 0);
     const validOffsets =
-      Array.isArray(offsets) && offsets.length === 2 && offsets.every((o) => Number.isSafeInteger(o) && o >= 0);
-    if (!validShape || !validOffsets) throw new SafetensorsError(`tensor ${name}: malformed shape or offsets`);
+      Array.isArray(offsets) &&
+      offsets.length === 2 &&
+      offsets.every((o) => Number.isSafeInteger(o) && o >= 0);
+    if (!validShape || !validOffsets)
+      throw new SafetensorsError(`tensor ${name}: malformed shape or offsets`);
     const [begin, end] = offsets as [number, number];
     const dims = shape as number[];
     const expected = dims.reduce((a, b) => a * b, 1) * (ELEMENT_BYTES[dtype] ?? 1);
@@ -117,7 +120,9 @@ export function writeSafetensors(
     const t = tensors[name] as TensorToWrite;
     const count = t.shape.reduce((a, b) => a * b, 1);
     if (count !== t.data.length) {
-      throw new SafetensorsError(`tensor ${name}: shape [${t.shape.join(', ')}] needs ${count} values, got ${t.data.length}`);
+      throw new SafetensorsError(
+        `tensor ${name}: shape [${t.shape.join(', ')}] needs ${count} values, got ${t.data.length}`,
+      );
     }
     header[name] = { dtype: 'F32', shape: t.shape, data_offsets: [offset, offset + t.data.byteLength] };
     offset += t.data.byteLength;

@@ -1,35 +1,12 @@
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { parseConfig } from '../../gpu-origin/config/config.ts';
 import { type OriginServer, startOrigin } from '../../gpu-origin/server.ts';
-import { variantConfig } from '../../shared/efficientnet/config.ts';
-import { exportEfficientNet } from '../../shared/efficientnet/export.ts';
+import { buildModelFiles } from '../../infra/models/build.ts';
 import type { Variant } from '../../shared/efficientnet/variants.ts';
 import { signRequest } from '../../shared/signing/sign.ts';
-
-// TEMPORARY until infra/models/build.ts lands
-async function buildModelFiles(o: { variant: Variant; outDir: string; seed: number }) {
-  const config = variantConfig(o.variant);
-  const { model } = exportEfficientNet({ config, weights: { kind: 'random', seed: o.seed } });
-  const dir = join(o.outDir, `efficientnet-${o.variant}`);
-  await mkdir(dir, { recursive: true });
-  await writeFile(join(dir, 'model.onnx'), model);
-  const R = config.resolution;
-  await writeFile(
-    join(dir, 'model.json'),
-    JSON.stringify({
-      id: `efficientnet-${o.variant}`,
-      variant: o.variant,
-      resolution: R,
-      weights: 'untrained',
-      source: 'random',
-      input: { name: 'input', shape: ['batch', 3, R, R] },
-      output: { name: 'logits', classes: 1000 },
-    }),
-  );
-}
 
 /** A models directory with factory-built, random-weight EfficientNets; remove it with `cleanup`. */
 export async function buildModelsDir(
@@ -37,7 +14,7 @@ export async function buildModelsDir(
 ): Promise<{ dir: string; cleanup: () => Promise<void> }> {
   const dir = await mkdtemp(join(tmpdir(), 'origin-models-'));
   for (const variant of variants) {
-    await buildModelFiles({ variant, seed: 1, outDir: dir });
+    await buildModelFiles({ variant, weights: 'random', seed: 1, outDir: dir });
   }
   return { dir, cleanup: () => rm(dir, { recursive: true, force: true }) };
 }
@@ -79,7 +56,7 @@ export async function classify(
 ): Promise<Response> {
   return fetch(`${base}/v1/classify?${query}`, {
     method: 'POST',
-    body,
+    body: new Uint8Array(body),
     headers: { 'content-type': 'application/octet-stream', ...headers },
   });
 }
@@ -92,7 +69,7 @@ export async function signedClassify(
 ): Promise<{ response: Response; headers: Record<string, string> }> {
   const path = `/v1/classify?${query}`;
   const headers = await signRequest({ key, method: 'POST', pathWithQuery: path, body });
-  const response = await fetch(`${base}${path}`, { method: 'POST', body, headers });
+  const response = await fetch(`${base}${path}`, { method: 'POST', body: new Uint8Array(body), headers });
   return { response, headers };
 }
 

@@ -16,7 +16,7 @@ const KEY = { id: 'edge-1', secret: `${'x'.repeat(16)}-test-secret-0123456789` }
 const OLD_KEY = { id: 'edge-0', secret: 'y'.repeat(40) };
 let origin: TestOrigin;
 let cleanup: () => Promise<void>;
-let image: Uint8Array;
+let image: Uint8Array<ArrayBuffer>;
 
 beforeAll(async () => {
   const models = await buildModelsDir(['b0']);
@@ -25,7 +25,7 @@ beforeAll(async () => {
     ORIGIN_HMAC_KEYS: `${KEY.id}:${KEY.secret},${OLD_KEY.id}:${OLD_KEY.secret}`,
     ORIGIN_BATCH_WINDOW_MS: '0',
   });
-  image = await solidImage('png');
+  image = new Uint8Array(await solidImage('png'));
 });
 
 afterAll(async () => {
@@ -68,7 +68,7 @@ describe('signed origin', () => {
   it('refuses a signature for another body, another query, a stale timestamp or an unknown key', async () => {
     const path = '/v1/classify?model=efficientnet-b0';
     const headers = await signRequest({ key: KEY, method: 'POST', pathWithQuery: path, body: image });
-    const other = await solidImage('jpeg');
+    const other = new Uint8Array(await solidImage('jpeg'));
     await expect401(
       await fetch(`${origin.url}${path}`, { method: 'POST', body: other, headers }),
       'does not match',

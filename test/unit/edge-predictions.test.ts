@@ -19,10 +19,10 @@ describe('softmax', () => {
     expect(Math.abs(p.reduce((a, b) => a + b, 0) - 1)).toBeLessThan(1e-9);
   });
 
-  it('matches exp(x)/sum(exp) on small inputs (1e-12)', () => {
+  it('matches exp(x)/sum(exp) on small inputs (1e-7: ln 3 is rounded to float32)', () => {
     const p = softmax(new Float32Array([0, Math.log(3)]));
-    expect(p[0]).toBeCloseTo(0.25, 12);
-    expect(p[1]).toBeCloseTo(0.75, 6);
+    expect(Math.abs((p[0] ?? 0) - 0.25)).toBeLessThan(1e-7);
+    expect(Math.abs((p[1] ?? 0) - 0.75)).toBeLessThan(1e-7);
   });
 });
 

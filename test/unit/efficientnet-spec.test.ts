@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { variantStats } from '../../infra/models/stats.ts';
 import { makeDivisible, phiConfig, variantConfig } from '../../shared/efficientnet/config.ts';
 import { axisPadding, buildSpec } from '../../shared/efficientnet/spec.ts';
-import { variantStats } from '../../infra/models/stats.ts';
 
 // Paper (Tan & Le 2019, Table 2) parameter counts and torchvision's exact counts / MACs.
 const PAPER_PARAMS = [5.3e6, 7.8e6, 9.2e6, 12e6, 19e6, 30e6, 43e6, 66e6];
@@ -13,7 +13,14 @@ describe('EfficientNet B0-B7 counts from the built graphs', () => {
 
   it('covers b0..b7 at native resolution', () => {
     expect(rows.map((r) => `${r.variant}@${r.resolution}`)).toEqual([
-      'b0@224', 'b1@240', 'b2@260', 'b3@300', 'b4@380', 'b5@456', 'b6@528', 'b7@600',
+      'b0@224',
+      'b1@240',
+      'b2@260',
+      'b3@300',
+      'b4@380',
+      'b5@456',
+      'b6@528',
+      'b7@600',
     ]);
   });
 

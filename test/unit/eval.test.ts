@@ -11,6 +11,7 @@ import { type EvalReport, evaluate } from '../../infra/eval/evaluate.ts';
 import { countMacs } from '../../infra/eval/macs.ts';
 import { parseOnnx } from '../../infra/eval/onnx-graph.ts';
 import { renderPlot } from '../../infra/eval/plot.ts';
+import { buildModelFiles } from '../../infra/models/build.ts';
 import { preprocessFor } from '../../shared/catalog/models.ts';
 import type { EfficientNetConfig } from '../../shared/efficientnet/config.ts';
 import {
@@ -268,28 +269,23 @@ describe('eval on a small conv classifier, a tiny EfficientNet and generated ima
     }
   });
 
-  it('reads a model directory written by the model factory', () => {
-    const modelDir = join(dir, 'models', 'efficientnet-b0');
-    mkdirSync(modelDir, { recursive: true });
-    writeFileSync(
-      join(modelDir, 'model.json'),
-      JSON.stringify({
-        id: 'efficientnet-b0',
-        variant: 'b0',
-        resolution: 224,
-        source: 'timm',
-        macs: 385814752,
-      }),
-    );
-    const [model] = loadCatalog(join(dir, 'models'));
-    expect(model).toMatchObject({
-      name: 'efficientnet-b0',
+  it('reads model directories written by the model factory', async () => {
+    const outDir = join(dir, 'models');
+    await buildModelFiles({ variant: 'b0', weights: 'random', seed: 1, outDir });
+    await buildModelFiles({ config: ORIGIN, id: 'tiny', weights: 'random', seed: 1, outDir });
+    const models = loadCatalog(outDir);
+    expect(models.map((m) => m.name).sort()).toEqual(['efficientnet-b0', 'tiny']);
+    const b0 = pickModel(models, 'efficientnet-b0');
+    expect(b0).toMatchObject({
       output: 'logits',
       labelOffset: 0,
-      publishedMacs: 385814752,
+      path: join(outDir, 'efficientnet-b0', 'model.onnx'),
     });
-    expect(model?.preprocess).toEqual(preprocessFor('b0', 'timm'));
-    expect(model?.path).toBe(join(modelDir, 'model.onnx'));
+    expect(b0.preprocess).toEqual(preprocessFor('b0', 'random'));
+    // The graph count agrees with what the factory recorded in model.json.
+    expect(countMacs(parseOnnx(readFileSync(b0.path))).macs).toBe(b0.publishedMacs);
+    const tiny = pickModel(models, 'tiny');
+    expect(tiny.preprocess).toMatchObject({ cropSize: 40, resizeShorterSide: 45, interpolation: 'bicubic' });
   });
 
   it('decodes with the EXIF orientation applied', async () => {

@@ -27,7 +27,12 @@ describe('models CLI', () => {
   it('stats --json lists b0..b7 with params and MACs', () => {
     const r = cli('stats', '--json');
     expect(r.code).toBe(0);
-    const rows = JSON.parse(r.stdout) as { variant: string; resolution: number; params: number; macs: number }[];
+    const rows = JSON.parse(r.stdout) as {
+      variant: string;
+      resolution: number;
+      params: number;
+      macs: number;
+    }[];
     expect(rows.map((x) => x.variant)).toEqual(['b0', 'b1', 'b2', 'b3', 'b4', 'b5', 'b6', 'b7']);
     expect(rows[0]).toMatchObject({ resolution: 224, params: 5_267_540, macs: expect.any(Number) });
     expect(rows[7]?.macs).toBeGreaterThan(37e9);
@@ -72,7 +77,10 @@ describe('models CLI', () => {
       'missing tensor',
       () => {
         const file = join(work, 'missing.safetensors');
-        writeFileSync(file, writeSafetensors({ 'conv_stem.weight': { shape: [32, 3, 3, 3], data: new Float32Array(864) } }));
+        writeFileSync(
+          file,
+          writeSafetensors({ 'conv_stem.weight': { shape: [32, 3, 3, 3], data: new Float32Array(864) } }),
+        );
         return ['build', 'b0', '--weights', file, '--out', join(work, 'bad2')];
       },
       /missing tensor bn1\.weight \(expected shape \[32\]\)/,
@@ -89,7 +97,11 @@ describe('models CLI', () => {
       },
       /tensor features\.0\.0\.weight has shape \[24, 3, 3, 3\], expected \[32, 3, 3, 3\]/,
     ],
-    ['unreadable checkpoint', () => ['build', 'b0', '--weights', join(work, 'nope.safetensors'), '--out', join(work, 'bad4')], /cannot read checkpoint .*ENOENT/],
+    [
+      'unreadable checkpoint',
+      () => ['build', 'b0', '--weights', join(work, 'nope.safetensors'), '--out', join(work, 'bad4')],
+      /cannot read checkpoint .*ENOENT/,
+    ],
     [
       'unwritable out dir',
       () => {

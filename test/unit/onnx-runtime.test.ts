@@ -10,9 +10,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EfficientNetConfig } from '../../shared/efficientnet/config.ts';
 import { variantConfig } from '../../shared/efficientnet/config.ts';
 import { exportEfficientNet } from '../../shared/efficientnet/export.ts';
-import { buildSpec, type ConvSpec, type NetworkSpec } from '../../shared/efficientnet/spec.ts';
-import { type Activation, add, affine, conv2d, globalPool, scaleChannels } from '../../shared/efficientnet/forward.ts';
+import {
+  type Activation,
+  add,
+  affine,
+  conv2d,
+  globalPool,
+  scaleChannels,
+} from '../../shared/efficientnet/forward.ts';
 import { randomCheckpoint } from '../../shared/efficientnet/random.ts';
+import { buildSpec, type ConvSpec, type NetworkSpec } from '../../shared/efficientnet/spec.ts';
 import type { TensorMap } from '../../shared/efficientnet/tensors.ts';
 import { readSafetensors, writeSafetensors } from '../../shared/onnx/safetensors.ts';
 
@@ -36,7 +43,10 @@ function noise(count: number, seed: number, halfWidth = Math.sqrt(3)): Float32Ar
 }
 
 async function runNode(model: Uint8Array | string, x: Float32Array, batch: number, r: number) {
-  const session = await ortNode.InferenceSession.create(model);
+  const session =
+    typeof model === 'string'
+      ? await ortNode.InferenceSession.create(model)
+      : await ortNode.InferenceSession.create(model);
   const out = await session.run({ input: new ortNode.Tensor('float32', x, [batch, 3, r, r]) });
   await session.release();
   return out.logits?.data as Float32Array;
@@ -61,7 +71,9 @@ function referenceForward(spec: NetworkSpec, t: TensorMap, x: Activation): Float
     const y = conv2d(spec.config, input, c, get(`${c.module.timm}.weight`));
     const silu = c.activation === 'silu';
     if (!c.bn) return affine(y, new Float32Array(c.outChannels).fill(1), get(`${c.module.timm}.bias`), silu);
-    const [g, b, m, v] = ['weight', 'bias', 'running_mean', 'running_var'].map((k) => get(`${c.bn?.timm}.${k}`));
+    const [g, b, m, v] = ['weight', 'bias', 'running_mean', 'running_var'].map((k) =>
+      get(`${c.bn?.timm}.${k}`),
+    );
     const scale = Float64Array.from(g as Float32Array, (gi, i) => gi / Math.sqrt((v?.[i] ?? 0) + eps));
     const shift = Float64Array.from(b as Float32Array, (bi, i) => bi - (m?.[i] ?? 0) * (scale[i] ?? 0));
     return affine(y, scale, shift, silu);
@@ -135,20 +147,23 @@ describe('weights, storage options and batching (tiny config)', () => {
     for (const [k, v] of ckpt) record[k] = { shape: v.shape, data: v.toFloat32() };
     expect(Object.keys(record)).toContain('features.1.0.block.1.fc1.weight');
     const tensors = readSafetensors(writeSafetensors(record));
-    const { model } = exportEfficientNet({ config: TINY, weights: { kind: 'checkpoint', tensors, naming: 'torchvision' } });
+    const { model } = exportEfficientNet({
+      config: TINY,
+      weights: { kind: 'checkpoint', tensors, naming: 'torchvision' },
+    });
     expect(model).toEqual(plain);
   });
 
   it('a missing or misshapen tensor names the tensor and both shapes', () => {
     const ckpt = new Map(randomCheckpoint(buildSpec(TINY), 3, 'timm'));
     ckpt.delete('blocks.1.0.bn2.running_var');
-    expect(() => exportEfficientNet({ config: TINY, weights: { kind: 'checkpoint', tensors: ckpt, naming: 'timm' } })).toThrow(
-      'checkpoint is missing tensor blocks.1.0.bn2.running_var (expected shape [48])',
-    );
+    expect(() =>
+      exportEfficientNet({ config: TINY, weights: { kind: 'checkpoint', tensors: ckpt, naming: 'timm' } }),
+    ).toThrow('checkpoint is missing tensor blocks.1.0.bn2.running_var (expected shape [48])');
     ckpt.set('conv_stem.weight', { shape: [8, 3, 5, 5], toFloat32: () => new Float32Array(600) });
-    expect(() => exportEfficientNet({ config: TINY, weights: { kind: 'checkpoint', tensors: ckpt, naming: 'timm' } })).toThrow(
-      'tensor conv_stem.weight has shape [8, 3, 5, 5], expected [8, 3, 3, 3]',
-    );
+    expect(() =>
+      exportEfficientNet({ config: TINY, weights: { kind: 'checkpoint', tensors: ckpt, naming: 'timm' } }),
+    ).toThrow('tensor conv_stem.weight has shape [8, 3, 5, 5], expected [8, 3, 3, 3]');
   });
 
   it('batch of 3 equals three single runs (<= 1e-5 x max |logit|)', async () => {
@@ -175,7 +190,8 @@ describe('weights, storage options and batching (tiny config)', () => {
     const session = await ortWeb.InferenceSession.create(model, {
       externalData: [{ path: 'model.onnx.data', data: data ?? new Uint8Array() }],
     });
-    const web = (await session.run({ input: new ortWeb.Tensor('float32', x, [3, 3, r, r]) })).logits?.data as Float32Array;
+    const web = (await session.run({ input: new ortWeb.Tensor('float32', x, [3, 3, r, r]) })).logits
+      ?.data as Float32Array;
     await session.release();
     expect(maxAbsDiff(web, expected)).toBeLessThanOrEqual(1e-4 * maxAbs(expected));
   });

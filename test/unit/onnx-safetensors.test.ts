@@ -15,7 +15,10 @@ describe('safetensors', () => {
   it('round-trips F32 tensors and metadata-free headers', () => {
     const a = Float32Array.from([1, -2.5, 3.25, 0]);
     const b = Float32Array.from([7]);
-    const file = writeSafetensors({ 'x.weight': { shape: [2, 2], data: a }, bias: { shape: [1], data: b } }, { k: 'v' });
+    const file = writeSafetensors(
+      { 'x.weight': { shape: [2, 2], data: a }, bias: { shape: [1], data: b } },
+      { k: 'v' },
+    );
     const t = readSafetensors(file);
     expect([...t.keys()]).toEqual(['x.weight', 'bias']);
     expect(t.get('x.weight')?.shape).toEqual([2, 2]);
@@ -48,7 +51,9 @@ describe('safetensors', () => {
 
   it('rejects truncated files, bad JSON and out-of-range offsets', () => {
     expect(() => readSafetensors(new Uint8Array(4))).toThrow(SafetensorsError);
-    expect(() => readSafetensors(rawFile({ a: 1 } as object, new Uint8Array()).subarray(0, 10))).toThrow(/exceeds/);
+    expect(() => readSafetensors(rawFile({ a: 1 } as object, new Uint8Array()).subarray(0, 10))).toThrow(
+      /exceeds/,
+    );
     const bad = rawFile({}, new Uint8Array());
     bad[8] = 0x7b;
     bad[9] = 0x7b;

@@ -2,8 +2,8 @@
 // GET /healthz, the OpenAPI document at /openapi.json and the demo page at /.
 import { apiKeyAuth } from './auth/api-key.ts';
 import { classifyHandler } from './classify/handler.ts';
-import { classifyRoute } from './classify/route.ts';
 import { bodyForm } from './classify/input.ts';
+import { classifyRoute } from './classify/route.ts';
 import { maxBodyBytes } from './config.ts';
 import { DEBUG_PREFIX, debugRoutes } from './debug/route.ts';
 import { healthHandler, healthRoute } from './health/route.ts';
@@ -37,7 +37,8 @@ app.doc31('/openapi.json', {
   info: {
     title: 'Edge image classification API',
     version: '0.1.0',
-    description: 'EfficientNet-B0/B1 on Cloudflare Workers, escalating to EfficientNet-B5..B7 on a GPU origin.',
+    description:
+      'EfficientNet-B0/B1 on Cloudflare Workers, escalating to EfficientNet-B5..B7 on a GPU origin.',
   },
 });
 

@@ -7,6 +7,7 @@ import type { AppEnv } from './http/env.ts';
 import type { InFlight } from './http/in-flight.ts';
 import { requestMetrics } from './http/metrics-middleware.ts';
 import { createErrorHandler, notFoundHandler } from './http/on-error.ts';
+import type { Preparer } from './image/preprocess-pool.ts';
 import type { OriginMetrics } from './metrics/origin-metrics.ts';
 import type { ModelRegistry } from './models/registry.ts';
 import { classifyRoutes } from './routes/classify.ts';
@@ -18,6 +19,7 @@ export interface AppOptions {
   registry: ModelRegistry;
   metrics: OriginMetrics;
   inFlight: InFlight;
+  preparer: Preparer;
   hmacKeys: ReadonlyMap<string, string>;
   signatureMaxAgeMs: number;
   maxBodyBytes: number;

@@ -3,6 +3,7 @@ import { serve } from '@hono/node-server';
 import { createApp } from './app.ts';
 import type { OriginConfig } from './config/config.ts';
 import { InFlight } from './http/in-flight.ts';
+import { createPreprocessPool } from './image/preprocess-pool.ts';
 import { setOrtLogLevel } from './inference/ort-classifier.ts';
 import { createOriginMetrics } from './metrics/origin-metrics.ts';
 import { ModelRegistry } from './models/registry.ts';
@@ -39,7 +40,8 @@ export async function startOrigin(config: OriginConfig, options: StartOptions = 
     metrics,
     log,
   });
-  const app = createApp({ ...config, registry, metrics, inFlight, log });
+  const preparer = createPreprocessPool(config.preprocessWorkers);
+  const app = createApp({ ...config, registry, metrics, inFlight, preparer, log });
 
   const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
     const s = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, () => resolve(s));
@@ -79,6 +81,7 @@ export async function startOrigin(config: OriginConfig, options: StartOptions = 
       await serverClosed;
       await loaded.catch(() => {});
       await registry.dispose();
+      await preparer.close();
     })();
     return closing;
   };

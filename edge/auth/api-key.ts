@@ -26,7 +26,9 @@ export function apiKeyAuth(options: ApiKeyAuthOptions = {}): MiddlewareHandler<{
     if (secretKeys.length === 0 && !kv) {
       if (!warned) {
         warned = true;
-        warnOpen('API keys are not configured (set the API_KEYS secret or bind API_KEYS_KV): the API is open to anyone.');
+        warnOpen(
+          'API keys are not configured (set the API_KEYS secret or bind API_KEYS_KV): the API is open to anyone.',
+        );
       }
       return next();
     }

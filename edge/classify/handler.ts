@@ -85,7 +85,8 @@ async function loadEdgeModel(env: Env, id: ModelId) {
   try {
     return await loadedModel(env, id);
   } catch (error) {
-    if (error instanceof ModelNotDeployedError) throw new ApiError('model_unavailable', `${id} is not deployed to the model bucket.`);
+    if (error instanceof ModelNotDeployedError)
+      throw new ApiError('model_unavailable', `${id} is not deployed to the model bucket.`);
     console.error(JSON.stringify({ msg: 'model load failed', model: id, error: String(error) }));
     throw new ApiError('model_unavailable', `${id} could not be loaded; try again later.`);
   }

@@ -3,7 +3,14 @@
 import type { PreprocessSpec } from '../../shared/catalog/models.ts';
 import { preprocess, type RgbImage } from '../../shared/preprocess/index.ts';
 import { ApiError } from '../http/api-error.ts';
-import { checkDimensions, DEFAULT_LIMITS, decodeImage, ImageError, type ImageLimits, probeImage } from '../image/index.ts';
+import {
+  checkDimensions,
+  DEFAULT_LIMITS,
+  decodeImage,
+  ImageError,
+  type ImageLimits,
+  probeImage,
+} from '../image/index.ts';
 
 export function imageLimits(maxBytes: number, maxPixels: number | undefined): ImageLimits {
   return { ...DEFAULT_LIMITS, maxBytes, maxPixels: maxPixels ?? DEFAULT_LIMITS.maxPixels };

@@ -48,13 +48,19 @@ export async function classifyInput(c: Context<AppEnv>, valid: Validated): Promi
     const raw = await c.req.parseBody();
     const formHasParams = Object.keys(raw).some((key) => key !== 'image');
     if (hasQueryParams && formHasParams) throw bothPlaces();
-    return { image: new Uint8Array(await image.arrayBuffer()), params: formHasParams ? formParams : valid.query };
+    return {
+      image: new Uint8Array(await image.arrayBuffer()),
+      params: formHasParams ? formParams : valid.query,
+    };
   }
   throw new ApiError('invalid_request', 'The request body could not be read.');
 }
 
 function bothPlaces(): ApiError {
-  return new ApiError('invalid_request', 'Send parameters either in the query string or in the body, not both.');
+  return new ApiError(
+    'invalid_request',
+    'Send parameters either in the query string or in the body, not both.',
+  );
 }
 
 function decodeBase64(text: string): Uint8Array {

@@ -1,5 +1,9 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { ClassifyJsonBodySchema, ClassifyParamsSchema, ClassifyResponseSchema } from '../../shared/api/classify.ts';
+import {
+  ClassifyJsonBodySchema,
+  ClassifyParamsSchema,
+  ClassifyResponseSchema,
+} from '../../shared/api/classify.ts';
 import { ErrorEnvelopeSchema } from '../../shared/api/errors.ts';
 
 export const IMAGE_MEDIA_TYPES = ['image/jpeg', 'image/png', 'image/webp'] as const;
@@ -38,7 +42,10 @@ export const classifyRoute = createRoute({
     },
   },
   responses: {
-    200: { description: 'Predictions, most probable first.', content: { 'application/json': { schema: ClassifyResponseSchema } } },
+    200: {
+      description: 'Predictions, most probable first.',
+      content: { 'application/json': { schema: ClassifyResponseSchema } },
+    },
     400: errorResponse('Malformed request or invalid parameter.'),
     401: errorResponse('Missing or invalid API key.'),
     413: errorResponse('Body or image dimensions over the limit.'),

@@ -3,7 +3,12 @@
 import { Hono } from 'hono';
 import { debugRoutesEnabled } from '../config.ts';
 import type { AppEnv } from '../http/app-env.ts';
-import { EXPECTED_ORT_VERSION, ORT_WASM_FILE, ortVersion, wasmHeapBytes } from '../inference/ort-wasm-shim.ts';
+import {
+  EXPECTED_ORT_VERSION,
+  ORT_WASM_FILE,
+  ortVersion,
+  wasmHeapBytes,
+} from '../inference/ort-wasm-shim.ts';
 import { sessionStats } from '../inference/registry.ts';
 
 export const DEBUG_PREFIX = '/_debug';

@@ -10,4 +10,5 @@ export const healthRoute = createRoute({
   responses: { 200: { description: 'Alive.', content: { 'application/json': { schema: HealthSchema } } } },
 });
 
-export const healthHandler: RouteHandler<typeof healthRoute, AppEnv> = (c) => c.json({ status: 'ok' as const }, 200);
+export const healthHandler: RouteHandler<typeof healthRoute, AppEnv> = (c) =>
+  c.json({ status: 'ok' as const }, 200);

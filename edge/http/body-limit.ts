@@ -18,7 +18,8 @@ export function bodyLimit(options: BodyLimitOptions): MiddlewareHandler<{ Variab
     const max = options.maxBytes(c);
     const declared = c.req.header('content-length');
     if (declared !== undefined) {
-      if (!/^\d+$/.test(declared.trim())) throw new ApiError('invalid_request', 'Content-Length is not a number.');
+      if (!/^\d+$/.test(declared.trim()))
+        throw new ApiError('invalid_request', 'Content-Length is not a number.');
       if (Number(declared) > max) throw tooLarge(max);
     }
     const bytes = c.req.raw.body ? await readAtMost(c.req.raw.body, max) : new Uint8Array(0);

@@ -15,6 +15,8 @@ export function createApp(): OpenAPIHono<AppEnv> {
     },
   });
   app.onError(errorToResponse);
-  app.notFound((c) => sendError(c, 'not_found', `No route for ${c.req.method} ${new URL(c.req.url).pathname}.`));
+  app.notFound((c) =>
+    sendError(c, 'not_found', `No route for ${c.req.method} ${new URL(c.req.url).pathname}.`),
+  );
   return app;
 }

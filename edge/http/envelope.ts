@@ -29,6 +29,12 @@ export function errorToResponse(error: Error, c: Context): Response {
     const code = CODE_FOR_STATUS[error.status] ?? (error.status >= 500 ? 'internal' : 'invalid_request');
     return sendError(c, code, error.message || 'Request rejected.');
   }
-  console.error(JSON.stringify({ msg: 'unhandled error', request_id: c.get('requestId'), error: String(error.stack ?? error) }));
+  console.error(
+    JSON.stringify({
+      msg: 'unhandled error',
+      request_id: c.get('requestId'),
+      error: String(error.stack ?? error),
+    }),
+  );
   return sendError(c, 'internal', 'Internal error.');
 }

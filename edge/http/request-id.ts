@@ -13,7 +13,9 @@ const SANE_ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
 export type RequestIdVariables = { requestId: string };
 
 /** Gives every request an id (honouring a sane incoming x-request-id) and echoes it on the response. */
-export function requestId(options: RequestIdOptions = {}): MiddlewareHandler<{ Variables: RequestIdVariables }> {
+export function requestId(
+  options: RequestIdOptions = {},
+): MiddlewareHandler<{ Variables: RequestIdVariables }> {
   const accept = options.accept ?? SANE_ID;
   return async (c, next) => {
     const incoming = c.req.header(REQUEST_ID_HEADER);

@@ -50,7 +50,7 @@ export class OrtWebClassifier implements Classifier {
     const tensor = new this.ort.Tensor('float32', input, dims);
     const outputs = await this.session.run({ [this.inputName]: tensor });
     const logits = outputs[this.outputName];
-    if (!logits || logits.type !== 'float32') throw new Error(`output ${this.outputName} is missing or not float32`);
+    if (logits?.type !== 'float32') throw new Error(`output ${this.outputName} is missing or not float32`);
     const data = logits.data as Float32Array;
     // Copy out of the WASM heap view before the tensor is disposed.
     const copy = data.slice();

@@ -11,8 +11,9 @@
 // Uint8Array(wasmBinary), imports)). An upgrade can change that silently, so `withOrt` checks the version
 // and fails loudly when the placeholder was never asked for. test/workerd/ort-shim.test.ts checks the
 // installed package against ort-expectations.ts; test/workerd/classify.test.ts checks a real start.
-import * as ort from 'onnxruntime-web/wasm';
+
 import ortWasm from 'onnxruntime-web/ort-wasm-simd-threaded.wasm';
+import * as ort from 'onnxruntime-web/wasm';
 import { EXPECTED_ORT_VERSION } from './ort-expectations.ts';
 
 export { EXPECTED_ORT_VERSION, ORT_WASM_FILE } from './ort-expectations.ts';

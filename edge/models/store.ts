@@ -21,7 +21,11 @@ export async function readManifest(bucket: R2Bucket, id: ModelId): Promise<Model
 }
 
 /** The graph (and its external weights when the model was built split), ready for ORT-web. */
-export async function readModel(bucket: R2Bucket, id: ModelId, manifest: ModelManifest): Promise<OrtWebModel> {
+export async function readModel(
+  bucket: R2Bucket,
+  id: ModelId,
+  manifest: ModelManifest,
+): Promise<OrtWebModel> {
   const graph = await readBytes(bucket, `${id}/${GRAPH_FILE}`);
   const externalData = manifest.split
     ? [{ path: EXTERNAL_DATA_FILE, data: await readBytes(bucket, `${id}/${EXTERNAL_DATA_FILE}`) }]

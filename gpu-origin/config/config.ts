@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { describeIssues } from '../../shared/api/errors.ts';
@@ -60,6 +61,8 @@ const EnvSchema = z.object({
   ORIGIN_MAX_IMAGE_BYTES: int(1, 1_000_000_000).default(10 * 1024 * 1024),
   /** Any request body; v2 JSON tensors are large (one 600 px image is ~1.1 M numbers). */
   ORIGIN_MAX_BODY_BYTES: int(1, 1_000_000_000).default(32 * 1024 * 1024),
+  /** Worker threads for decode + preprocess; 0 runs them on the main thread. */
+  ORIGIN_PREPROCESS_WORKERS: int(0, 64).default(Math.max(1, Math.min(8, availableParallelism() - 1))),
   /** ORT intra-op threads; 0 lets ORT pick (one per core). */
   ORIGIN_THREADS: int(0, 1024).default(0),
   ORIGIN_SHUTDOWN_TIMEOUT_MS: int(0, 600_000).default(30_000),
@@ -86,6 +89,7 @@ export interface OriginConfig {
   maxPixels: number;
   maxImageBytes: number;
   maxBodyBytes: number;
+  preprocessWorkers: number;
   threads: number;
   shutdownTimeoutMs: number;
   ortLogLevel: (typeof ORT_LOG_LEVELS)[number];
@@ -117,6 +121,7 @@ export function parseConfig(env: Record<string, string | undefined>): OriginConf
     maxPixels: e.ORIGIN_MAX_PIXELS,
     maxImageBytes: e.ORIGIN_MAX_IMAGE_BYTES,
     maxBodyBytes: e.ORIGIN_MAX_BODY_BYTES,
+    preprocessWorkers: e.ORIGIN_PREPROCESS_WORKERS,
     threads: e.ORIGIN_THREADS,
     shutdownTimeoutMs: e.ORIGIN_SHUTDOWN_TIMEOUT_MS,
     ortLogLevel: e.ORIGIN_ORT_LOG_LEVEL,

@@ -13,10 +13,10 @@ import {
   ORIGIN_MAX_MODEL,
 } from '../../shared/policy/escalation.ts';
 import type { Tier } from '../../shared/policy/tiers.ts';
-import { preprocess } from '../../shared/preprocess/preprocess.ts';
 import { ApiError } from '../http/api-error.ts';
 import type { AppEnv } from '../http/env.ts';
-import { type DecodeLimits, decodeImage } from '../image/decode.ts';
+import type { DecodeLimits } from '../image/decode.ts';
+import type { Preparer } from '../image/preprocess-pool.ts';
 import { softmax, topK } from '../inference/top-k.ts';
 import type { ModelRegistry, ServedModel } from '../models/registry.ts';
 import { asApiError } from './batch-errors.ts';
@@ -25,6 +25,7 @@ import { DEADLINE_HEADER, deadlineFrom } from './deadline.ts';
 export interface ClassifyRouteOptions {
   registry: ModelRegistry;
   limits: DecodeLimits;
+  preparer: Preparer;
   defaultDeadlineMs: number;
 }
 
@@ -91,10 +92,11 @@ export function classifyRoutes(options: ClassifyRouteOptions) {
     const { params, image } = await readRequest(c.req);
     const { model, tier } = chooseModel(options.registry, params);
 
-    const decodeStart = performance.now();
-    const pixels = await decodeImage(image, options.limits);
-    const preprocessStart = performance.now();
-    const tensor = preprocess(pixels, model.spec);
+    const { tensor, decodeMs, preprocessMs } = await options.preparer.prepare(
+      image,
+      model.spec,
+      options.limits,
+    );
     const inferenceStart = performance.now();
     let logits: Float32Array;
     try {
@@ -117,8 +119,8 @@ export function classifyRoutes(options: ClassifyRouteOptions) {
       weights: model.manifest.weights,
       predictions,
       timings_ms: {
-        decode: round(preprocessStart - decodeStart),
-        preprocess: round(inferenceStart - preprocessStart),
+        decode: round(decodeMs),
+        preprocess: round(preprocessMs),
         inference: round(done - inferenceStart),
         total: round(done - arrivedAt),
       },

@@ -11,7 +11,7 @@
 //
 // The model comes from --models-dir (default <repo>/models); when it is missing there, it is built with
 // random weights by the model factory into a temporary directory that is removed afterwards.
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -71,10 +71,25 @@ async function modelDir(): Promise<{ dir: string; cleanup: () => Promise<void> }
   if (!isVariant(variant))
     throw new Error(`${opts.model} is not in ${opts.modelsDir} and is not a buildable variant`);
   const dir = await mkdtemp(join(tmpdir(), 'bench-origin-'));
+  // Interrupted runs must not leave a 100 MB model behind.
+  const onSignal = () => {
+    rmSync(dir, { recursive: true, force: true });
+    console.error('bench:origin interrupted');
+    process.exit(130);
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
   log(`building ${opts.model} (random weights) in ${dir}`);
   const { buildModelFiles } = await import('../models/build.ts');
   await buildModelFiles({ variant, weights: 'random', seed: 1, split: false, fp16: false, outDir: dir });
-  return { dir, cleanup: () => rm(dir, { recursive: true, force: true }) };
+  return {
+    dir,
+    cleanup: async () => {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
 }
 
 const percentile = (sorted: number[], p: number) =>

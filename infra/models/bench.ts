@@ -15,18 +15,18 @@ interface ChildResult {
   buildSeconds: number;
   peakRssMiB: number;
   heapUsedMiB: number;
-  externalMiB: number;
+  arrayBuffersMiB: number;
   bytesWritten: number;
 }
 
 async function child(variant: Variant, split: boolean): Promise<void> {
   const out = mkdtempSync(join(tmpdir(), 'bench-models-'));
   let peakHeap = 0;
-  let peakExternal = 0;
+  let peakArrayBuffers = 0;
   const sample = setInterval(() => {
     const m = process.memoryUsage();
     peakHeap = Math.max(peakHeap, m.heapUsed);
-    peakExternal = Math.max(peakExternal, m.external + m.arrayBuffers);
+    peakArrayBuffers = Math.max(peakArrayBuffers, m.arrayBuffers);
   }, 50);
   try {
     const t0 = performance.now();
@@ -39,7 +39,7 @@ async function child(variant: Variant, split: boolean): Promise<void> {
       buildSeconds: Number(seconds.toFixed(2)),
       peakRssMiB: Math.round(process.resourceUsage().maxRSS / 1024),
       heapUsedMiB: Math.round(peakHeap / 2 ** 20),
-      externalMiB: Math.round(peakExternal / 2 ** 20),
+      arrayBuffersMiB: Math.round(peakArrayBuffers / 2 ** 20),
       bytesWritten: meta.files.reduce((a, f) => a + f.bytes, 0),
     };
     process.stdout.write(`${JSON.stringify(result)}\n`);

@@ -21,7 +21,11 @@ afterAll(async () => {
   await worker?.dispose();
 });
 
-function postImage(query: string, body: Uint8Array, headers: Record<string, string> = {}): Promise<Response> {
+function postImage(
+  query: string,
+  body: Uint8Array<ArrayBuffer>,
+  headers: Record<string, string> = {},
+): Promise<Response> {
   return worker.fetch(`/v1/classify${query}`, {
     method: 'POST',
     headers: { 'content-type': 'image/jpeg', ...headers },
@@ -47,7 +51,9 @@ describe('cold isolate', () => {
   // Runs first in the file: no model has been loaded in this isolate yet.
   it('answers concurrent first requests with a single session init', async () => {
     expect(await debugInference()).toMatchObject({ sessions: {}, wasm_heap_bytes: 0 });
-    const responses = await Promise.all(Array.from({ length: 4 }, () => postImage('?tier=fast', photo.bytes)));
+    const responses = await Promise.all(
+      Array.from({ length: 4 }, () => postImage('?tier=fast', photo.bytes)),
+    );
     for (const response of responses) expect(response.status).toBe(200);
     const after = await debugInference();
     expect(after.sessions['efficientnet-b0']).toEqual({ inits: 1, loaded: true });
@@ -62,7 +68,9 @@ describe('POST /v1/classify', () => {
     ['fast', 'efficientnet-b0'],
     ['balanced', 'efficientnet-b1'],
   ])(`tier %s classifies a photo with untrained %s`, async (tier, model) => {
-    const response = await postImage(`?tier=${tier}&top_k=7`, photo.bytes, { 'x-request-id': `photo-${tier}` });
+    const response = await postImage(`?tier=${tier}&top_k=7`, photo.bytes, {
+      'x-request-id': `photo-${tier}`,
+    });
     expect(response.status).toBe(200);
     expect(response.headers.get('x-request-id')).toBe(`photo-${tier}`);
     const body = ClassifyResponseSchema.parse(await response.json());
@@ -104,7 +112,9 @@ describe('POST /v1/classify', () => {
   });
 
   it('accepts JSON with a base64 image and multipart/form-data, with the same result as a raw body', async () => {
-    const raw = ClassifyResponseSchema.parse(await (await postImage('?tier=fast&top_k=3', photo.bytes)).json());
+    const raw = ClassifyResponseSchema.parse(
+      await (await postImage('?tier=fast&top_k=3', photo.bytes)).json(),
+    );
     const json = await worker.fetch('/v1/classify', {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
@@ -132,8 +142,19 @@ describe('read-only routes', () => {
     const body = ModelsResponseSchema.parse(await (await worker.fetch('/v1/models')).json());
     const byId = Object.fromEntries(body.models.map((m) => [m.id, m]));
     expect(body.models).toHaveLength(8);
-    expect(byId['efficientnet-b0']).toEqual({ id: 'efficientnet-b0', resolution: 224, placement: 'edge', loaded: true, weights: 'untrained' });
-    expect(byId['efficientnet-b1']).toMatchObject({ placement: 'edge', loaded: true, weights: 'untrained', resolution: 240 });
+    expect(byId['efficientnet-b0']).toEqual({
+      id: 'efficientnet-b0',
+      resolution: 224,
+      placement: 'edge',
+      loaded: true,
+      weights: 'untrained',
+    });
+    expect(byId['efficientnet-b1']).toMatchObject({
+      placement: 'edge',
+      loaded: true,
+      weights: 'untrained',
+      resolution: 240,
+    });
     expect(byId['efficientnet-b7']).toMatchObject({ placement: 'origin', loaded: false, weights: 'unknown' });
   });
 
@@ -148,16 +169,23 @@ describe('read-only routes', () => {
     };
     expect(doc.openapi).toBe('3.1.0');
     expect(Object.keys(doc.paths).sort()).toEqual(['/healthz', '/v1/classify', '/v1/models']);
-    expect(Object.keys(doc.components.schemas)).toEqual(expect.arrayContaining(['ClassifyResponse', 'ErrorEnvelope', 'ClassifyJsonBody', 'ModelsResponse']));
+    expect(Object.keys(doc.components.schemas)).toEqual(
+      expect.arrayContaining(['ClassifyResponse', 'ErrorEnvelope', 'ClassifyJsonBody', 'ModelsResponse']),
+    );
   });
 
   it('replaces an unusable incoming request id', async () => {
-    const response = await worker.fetch('/healthz', { headers: { 'x-request-id': 'bad id with spaces\u00e9' } });
+    const response = await worker.fetch('/healthz', {
+      headers: { 'x-request-id': 'bad id with spaces\u00e9' },
+    });
     expect(response.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
   });
 
   it('says once that the API is open when no keys are configured', () => {
-    const warnings = worker.logs().split('\n').filter((line) => line.includes('API keys are not configured'));
+    const warnings = worker
+      .logs()
+      .split('\n')
+      .filter((line) => line.includes('API keys are not configured'));
     expect(warnings).toHaveLength(1);
   });
 });

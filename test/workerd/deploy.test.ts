@@ -37,7 +37,9 @@ describe('wrangler deploy --dry-run', () => {
       raw += bytes.length;
       gzip += gzipSync(bytes, { level: 9 }).length;
     }
-    console.log(`edge bundle: ${files.length} modules, ${(raw / 2 ** 20).toFixed(2)} MiB raw, ${(gzip / 2 ** 20).toFixed(2)} MiB gzip`);
+    console.log(
+      `edge bundle: ${files.length} modules, ${(raw / 2 ** 20).toFixed(2)} MiB raw, ${(gzip / 2 ** 20).toFixed(2)} MiB gzip`,
+    );
     expect(gzip).toBeLessThan(WORKERS_GZIP_LIMIT);
   });
 });

@@ -2,7 +2,7 @@
 // Booted with API keys (secret and KV), a small body limit and a small pixel limit so the limits are
 // cheap to hit; only B0 is in the bucket, so B1 is "not deployed".
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ErrorEnvelopeSchema, type ErrorCode } from '../../shared/api/errors.ts';
+import { type ErrorCode, ErrorEnvelopeSchema } from '../../shared/api/errors.ts';
 import { type BootedWorker, bootWorker } from './harness.ts';
 import { generatedJpeg, pngHeaderOnly } from './images.ts';
 import { testModels } from './test-models.ts';
@@ -14,14 +14,18 @@ const MAX_PIXELS = 1_000_000;
 const AUTH = { authorization: `Bearer ${KEY}` };
 
 let worker: BootedWorker;
-let jpeg: Uint8Array;
+let jpeg: Uint8Array<ArrayBuffer>;
 
 beforeAll(async () => {
   const models = await testModels();
   jpeg = await generatedJpeg(320, 240);
   worker = await bootWorker({
     models: [models.b0],
-    vars: { API_KEYS: `other-key, ${KEY}`, MAX_BODY_BYTES: String(MAX_BODY), MAX_IMAGE_PIXELS: String(MAX_PIXELS) },
+    vars: {
+      API_KEYS: `other-key, ${KEY}`,
+      MAX_BODY_BYTES: String(MAX_BODY),
+      MAX_IMAGE_PIXELS: String(MAX_PIXELS),
+    },
     kvKeys: [KV_KEY],
   });
 });
@@ -29,7 +33,12 @@ afterAll(async () => {
   await worker?.dispose();
 });
 
-async function expectError(response: Response, status: number, code: ErrorCode, message?: RegExp): Promise<void> {
+async function expectError(
+  response: Response,
+  status: number,
+  code: ErrorCode,
+  message?: RegExp,
+): Promise<void> {
   const text = await response.text();
   expect(response.status, text).toBe(status);
   const body = ErrorEnvelopeSchema.parse(JSON.parse(text));
@@ -38,17 +47,32 @@ async function expectError(response: Response, status: number, code: ErrorCode, 
   if (message) expect(body.error.message).toMatch(message);
 }
 
-function classify(query: string, init: RequestInit & { headers?: Record<string, string> }): Promise<Response> {
-  return worker.fetch(`/v1/classify${query}`, { method: 'POST', ...init, headers: { ...AUTH, ...init.headers } });
+function classify(
+  query: string,
+  init: RequestInit & { headers?: Record<string, string> },
+): Promise<Response> {
+  return worker.fetch(`/v1/classify${query}`, {
+    method: 'POST',
+    ...init,
+    headers: { ...AUTH, ...init.headers },
+  });
 }
-const asJpeg = (body: BodyInit, query = '?tier=fast') => classify(query, { headers: { 'content-type': 'image/jpeg' }, body });
+const asJpeg = (body: BodyInit, query = '?tier=fast') =>
+  classify(query, { headers: { 'content-type': 'image/jpeg' }, body });
 
 describe('authentication', () => {
   it('401 without a key, with a wrong key; OK with a secret key or a KV key; public paths stay open', async () => {
     await expectError(await worker.fetch('/v1/models'), 401, 'unauthorized', /Missing API key/);
-    await expectError(await worker.fetch('/v1/models', { headers: { authorization: 'Bearer nope' } }), 401, 'unauthorized', /Invalid/);
+    await expectError(
+      await worker.fetch('/v1/models', { headers: { authorization: 'Bearer nope' } }),
+      401,
+      'unauthorized',
+      /Invalid/,
+    );
     expect((await worker.fetch('/v1/models', { headers: AUTH })).status).toBe(200);
-    expect((await worker.fetch('/v1/models', { headers: { authorization: `Bearer ${KV_KEY}` } })).status).toBe(200);
+    expect(
+      (await worker.fetch('/v1/models', { headers: { authorization: `Bearer ${KV_KEY}` } })).status,
+    ).toBe(200);
     expect((await worker.fetch('/healthz')).status).toBe(200);
     expect((await worker.fetch('/openapi.json')).status).toBe(200);
   });
@@ -56,8 +80,17 @@ describe('authentication', () => {
 
 describe('media type and image content (415 / 422)', () => {
   it('415 for a Content-Type that is not accepted, and for a missing one', async () => {
-    await expectError(await classify('', { headers: { 'content-type': 'text/plain' }, body: 'hello' }), 415, 'unsupported_media_type', /text\/plain/);
-    await expectError(await classify('', { headers: { 'content-type': 'image/gif' }, body: jpeg }), 415, 'unsupported_media_type');
+    await expectError(
+      await classify('', { headers: { 'content-type': 'text/plain' }, body: 'hello' }),
+      415,
+      'unsupported_media_type',
+      /text\/plain/,
+    );
+    await expectError(
+      await classify('', { headers: { 'content-type': 'image/gif' }, body: jpeg }),
+      415,
+      'unsupported_media_type',
+    );
     await expectError(await classify('', { body: new Uint8Array([1, 2, 3]) }), 415, 'unsupported_media_type');
   });
 
@@ -86,18 +119,34 @@ describe('parameters (400)', () => {
   it.each(['top_k=0', 'top_k=21', 'top_k=x', 'top_k=1.5', 'tier=turbo', 'model=resnet-50', 'colour=red'])(
     '%s',
     async (query) => {
-      await expectError(await asJpeg(jpeg, `?${query}`), 400, 'invalid_parameter', new RegExp(query.split('=')[0] ?? ''));
+      await expectError(
+        await asJpeg(jpeg, `?${query}`),
+        400,
+        'invalid_parameter',
+        new RegExp(query.split('=')[0] ?? ''),
+      );
     },
   );
 
   it('malformed JSON, JSON without an image, invalid base64, and parameters in two places', async () => {
-    const json = (body: string, query = '') => classify(query, { headers: { 'content-type': 'application/json' }, body });
+    const json = (body: string, query = '') =>
+      classify(query, { headers: { 'content-type': 'application/json' }, body });
     await expectError(await json('{"image": '), 400, 'invalid_request');
     await expectError(await json('{"tier":"fast"}'), 400, 'invalid_request', /image/);
-    await expectError(await json('{"image":"***not base64***","tier":"fast"}'), 400, 'invalid_request', /base64/);
+    await expectError(
+      await json('{"image":"***not base64***","tier":"fast"}'),
+      400,
+      'invalid_request',
+      /base64/,
+    );
     await expectError(await json('{"image":"AAAA","top_k":0}'), 400, 'invalid_parameter', /top_k/);
     const image = Buffer.from(jpeg).toString('base64');
-    await expectError(await json(JSON.stringify({ image, tier: 'fast' }), '?top_k=3'), 400, 'invalid_request', /not both/);
+    await expectError(
+      await json(JSON.stringify({ image, tier: 'fast' }), '?top_k=3'),
+      400,
+      'invalid_request',
+      /not both/,
+    );
   });
 
   it('multipart without an image field', async () => {
@@ -109,11 +158,23 @@ describe('parameters (400)', () => {
 
 describe('limits (413)', () => {
   it('refuses a declared Content-Length over the limit before reading', async () => {
-    await expectError(await asJpeg(new Uint8Array(MAX_BODY + 1)), 413, 'payload_too_large', new RegExp(String(MAX_BODY)));
+    await expectError(
+      await asJpeg(new Uint8Array(MAX_BODY + 1)),
+      413,
+      'payload_too_large',
+      new RegExp(String(MAX_BODY)),
+    );
   });
 
   it('refuses too many pixels from the header, before decoding', async () => {
-    await expectError(await classify('?tier=fast', { headers: { 'content-type': 'image/png' }, body: pngHeaderOnly(20_000, 20_000) }), 413, 'image_too_large');
+    await expectError(
+      await classify('?tier=fast', {
+        headers: { 'content-type': 'image/png' },
+        body: pngHeaderOnly(20_000, 20_000),
+      }),
+      413,
+      'image_too_large',
+    );
     const big = await generatedJpeg(1200, 900);
     expect(big.length).toBeLessThan(MAX_BODY);
     await expectError(await asJpeg(big), 413, 'image_too_large', /pixels/);

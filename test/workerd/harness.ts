@@ -48,8 +48,12 @@ export async function bootWorker(options: BootOptions = {}): Promise<BootedWorke
   const persist = await mkdtemp(path.join(tmpdir(), 'edge-workerd-'));
   await fillLocalStorage(persist, options);
 
-  const bindings: Record<string, { type: 'plain_text'; value: string } | { type: 'kv_namespace'; id: string }> = {};
-  for (const [name, value] of Object.entries(options.vars ?? {})) bindings[name] = { type: 'plain_text', value };
+  const bindings: Record<
+    string,
+    { type: 'plain_text'; value: string } | { type: 'kv_namespace'; id: string }
+  > = {};
+  for (const [name, value] of Object.entries(options.vars ?? {}))
+    bindings[name] = { type: 'plain_text', value };
   if (options.kvKeys) bindings.API_KEYS_KV = { type: 'kv_namespace', id: KV_NAMESPACE_ID };
 
   const captured: string[] = [];
@@ -105,7 +109,8 @@ async function fillLocalStorage(persist: string, options: BootOptions): Promise<
         files?: { name: string }[];
       };
       const names = new Set(['model.json', ...(manifest.files ?? []).map((file) => file.name)]);
-      for (const name of names) await bucket.put(`${model.id}/${name}`, new Uint8Array(await readFile(path.join(model.dir, name))));
+      for (const name of names)
+        await bucket.put(`${model.id}/${name}`, new Uint8Array(await readFile(path.join(model.dir, name))));
     }
     const kv = await mf.getKVNamespace('KEYS');
     for (const key of options.kvKeys ?? []) await kv.put(key, 'test');

@@ -10,7 +10,7 @@ import { REPO_ROOT } from './harness.ts';
 const VAL_DIR = path.resolve(REPO_ROOT, '../shared/data/imagenet-val-100/images');
 
 export interface TestPhoto {
-  bytes: Uint8Array;
+  bytes: Uint8Array<ArrayBuffer>;
   source: string;
 }
 
@@ -20,14 +20,18 @@ export async function testPhoto(): Promise<TestPhoto> {
     const first = readdirSync(VAL_DIR)
       .filter((name) => /\.jpe?g$/i.test(name))
       .sort()[0];
-    if (first) return { bytes: new Uint8Array(await readFile(path.join(VAL_DIR, first))), source: `imagenet-val-100/${first}` };
+    if (first)
+      return {
+        bytes: new Uint8Array(await readFile(path.join(VAL_DIR, first))),
+        source: `imagenet-val-100/${first}`,
+      };
   }
   console.log(`${VAL_DIR} is absent: using a generated JPEG instead of a real photo`);
   return { bytes: await generatedJpeg(640, 480), source: 'generated 640x480' };
 }
 
 /** A smooth colour field with some structure, encoded as a baseline JPEG. */
-export async function generatedJpeg(width: number, height: number): Promise<Uint8Array> {
+export async function generatedJpeg(width: number, height: number): Promise<Uint8Array<ArrayBuffer>> {
   const pixels = Buffer.alloc(width * height * 3);
   for (let y = 0; y < height; y++) {
     for (let x = 0; x < width; x++) {
@@ -37,18 +41,24 @@ export async function generatedJpeg(width: number, height: number): Promise<Uint
       pixels[i + 2] = 128 + 127 * Math.sin((x + y) / 17);
     }
   }
-  const jpeg = await sharp(pixels, { raw: { width, height, channels: 3 } }).jpeg({ quality: 85 }).toBuffer();
+  const jpeg = await sharp(pixels, { raw: { width, height, channels: 3 } })
+    .jpeg({ quality: 85 })
+    .toBuffer();
   return new Uint8Array(jpeg);
 }
 
 /** A PNG whose header claims width x height, with no pixel data worth decoding. */
-export function pngHeaderOnly(width: number, height: number): Uint8Array {
+export function pngHeaderOnly(width: number, height: number): Uint8Array<ArrayBuffer> {
   const ihdr = Buffer.alloc(13);
   ihdr.writeUInt32BE(width, 0);
   ihdr.writeUInt32BE(height, 4);
   ihdr.set([8, 2, 0, 0, 0], 8); // 8-bit RGB, deflate, no filter method quirks, no interlace
   return new Uint8Array(
-    Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', ihdr), chunk('IEND', Buffer.alloc(0))]),
+    Buffer.concat([
+      Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+      chunk('IHDR', ihdr),
+      chunk('IEND', Buffer.alloc(0)),
+    ]),
   );
 }
 

@@ -5,7 +5,11 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { EXPECTED_ORT_VERSION, ORT_WASM_FILE, ORT_WASM_IMPORT } from '../../edge/inference/ort-expectations.ts';
+import {
+  EXPECTED_ORT_VERSION,
+  ORT_WASM_FILE,
+  ORT_WASM_IMPORT,
+} from '../../edge/inference/ort-expectations.ts';
 import { REPO_ROOT } from './harness.ts';
 
 const ORT_DIR = path.join(REPO_ROOT, 'node_modules/onnxruntime-web');

@@ -38,7 +38,11 @@ async function buildLocked(dir: string, ready: string): Promise<void> {
       break;
     } catch {
       if (existsSync(ready)) return;
-      const age = Date.now() - (await stat(lock).then((s) => s.mtimeMs).catch(() => Date.now()));
+      const age =
+        Date.now() -
+        (await stat(lock)
+          .then((s) => s.mtimeMs)
+          .catch(() => Date.now()));
       if (age > LOCK_STALE_MS) await rm(lock, { recursive: true, force: true });
       await new Promise((resolve) => setTimeout(resolve, 500));
     }
@@ -48,13 +52,38 @@ async function buildLocked(dir: string, ready: string): Promise<void> {
     const staging = `${dir}.building`;
     await rm(staging, { recursive: true, force: true });
     const { buildModelFiles } = await import('../../infra/models/build.ts');
-    await buildModelFiles({ variant: 'b0', weights: 'random', seed: 0, split: false, fp16: false, outDir: staging });
-    await buildModelFiles({ variant: 'b1', weights: 'random', seed: 1, split: true, fp16: false, outDir: staging });
+    await buildModelFiles({
+      variant: 'b0',
+      weights: 'random',
+      seed: 0,
+      split: false,
+      fp16: false,
+      outDir: staging,
+    });
+    await buildModelFiles({
+      variant: 'b1',
+      weights: 'random',
+      seed: 1,
+      split: true,
+      fp16: false,
+      outDir: staging,
+    });
     await rm(dir, { recursive: true, force: true });
     await rename(staging, dir);
     await writeFile(ready, new Date().toISOString());
+    await removeOtherBuilds(dir);
   } finally {
     await rm(lock, { recursive: true, force: true });
+  }
+}
+
+// Builds for older factory sources are dead weight (~50 MB each); ones still being built are left alone.
+async function removeOtherBuilds(current: string): Promise<void> {
+  const entries = await readdir(CACHE_ROOT);
+  for (const name of entries) {
+    const full = path.join(CACHE_ROOT, name);
+    if (full === current || name.includes('.') || entries.includes(`${name}.lock`)) continue;
+    await rm(full, { recursive: true, force: true });
   }
 }
 

@@ -6,8 +6,6 @@ declare namespace Cloudflare {
     API_KEYS?: string;
     /** Bearer tokens as keys of a KV namespace (any value). */
     API_KEYS_KV?: KVNamespace;
-    /** Largest decoded image in pixels; the decoder's default when unset. */
-    MAX_IMAGE_PIXELS?: string;
     /** ORT graph optimisation level: disabled | basic | extended | all (default). */
     ORT_GRAPH_OPT?: string;
     /** "1" enables the /_debug routes (local dev and benchmarks only). */

@@ -9,6 +9,7 @@ import { DEBUG_PREFIX, debugRoutes } from './debug/route.ts';
 import { healthHandler, healthRoute } from './health/route.ts';
 import { bodyLimit } from './http/body-limit.ts';
 import { createApp } from './http/create-app.ts';
+import { sendError } from './http/envelope.ts';
 import { requestId } from './http/request-id.ts';
 import { modelsHandler, modelsRoute } from './models/route.ts';
 import { INDEX_HTML } from './web/page.ts';
@@ -26,6 +27,7 @@ app.use(classifyRoute.path, async (c, next) => {
 app.use(classifyRoute.path, bodyLimit({ maxBytes: (c) => maxBodyBytes(c.env) }));
 
 app.openapi(classifyRoute, classifyHandler);
+app.all(classifyRoute.path, (c) => sendError(c, 'method_not_allowed', 'Use POST for /v1/classify.'));
 app.openapi(modelsRoute, modelsHandler);
 app.openapi(healthRoute, healthHandler);
 app.get('/', (c) => c.html(INDEX_HTML));

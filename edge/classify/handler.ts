@@ -15,6 +15,8 @@ export const classifyHandler: RouteHandler<typeof classifyRoute, AppEnv> = async
   const started = performance.now();
   const valid = {
     query: c.req.valid('query'),
+    // zod-openapi validated whichever body form the Content-Type named; its route typings only know
+    // the query when a route declares several body media types.
     json: c.req.valid('json' as never) as (ClassifyParams & { image: string }) | undefined,
     form: c.req.valid('form' as never) as (ClassifyParams & { image: File }) | undefined,
   };

@@ -15,6 +15,7 @@ export type BodyVariables = { body: Uint8Array };
  */
 export function bodyLimit(options: BodyLimitOptions): MiddlewareHandler<{ Variables: BodyVariables }> {
   return async (c, next) => {
+    if (c.req.method === 'GET' || c.req.method === 'HEAD') return next();
     const max = options.maxBytes(c);
     const declared = c.req.header('content-length');
     if (declared !== undefined) {
@@ -27,6 +28,27 @@ export function bodyLimit(options: BodyLimitOptions): MiddlewareHandler<{ Variab
     c.req.raw = new Request(c.req.raw, { body: bytes });
     await next();
   };
+}
+
+/**
+ * After refusing a body, read and drop up to this much more of it before answering: a client that is
+ * still sending then gets the 413 on a connection that stays usable (wrangler's local proxy otherwise
+ * fails the request). Past this, reading stops.
+ */
+const DRAIN_LIMIT_BYTES = 16 * 1024 * 1024;
+
+async function discardRest(reader: ReadableStreamDefaultReader<Uint8Array>, limit: number): Promise<void> {
+  let dropped = 0;
+  try {
+    while (dropped <= limit) {
+      const { done, value } = await reader.read();
+      if (done) return;
+      dropped += value.byteLength;
+    }
+    await reader.cancel();
+  } catch {
+    // The client went away: nothing left to answer on.
+  }
 }
 
 function tooLarge(max: number): ApiError {
@@ -42,7 +64,7 @@ async function readAtMost(stream: ReadableStream<Uint8Array>, max: number): Prom
     if (done) break;
     total += value.byteLength;
     if (total > max) {
-      await reader.cancel().catch(() => undefined);
+      await discardRest(reader, DRAIN_LIMIT_BYTES);
       throw tooLarge(max);
     }
     chunks.push(value);

@@ -54,7 +54,7 @@ const log = (line: string) => {
 };
 
 /** A real photo when ../shared has them, else a synthetic gradient; JPEG at 640 x 480 either way. */
-async function requestImage(): Promise<{ bytes: Uint8Array; source: string }> {
+async function requestImage(): Promise<{ bytes: Uint8Array<ArrayBuffer>; source: string }> {
   const photo = existsSync(PHOTOS) ? readdirSync(PHOTOS).find((f) => /\.jpe?g$/i.test(f)) : undefined;
   const input = photo
     ? sharp(readFileSync(join(PHOTOS, photo)))
@@ -160,7 +160,7 @@ const batchStats = async (base: string) => {
 };
 
 /** `opts.requests` requests from `opts.concurrency` clients, each sending the next as soon as one returns. */
-async function httpLoad(base: string, image: Uint8Array): Promise<Phase> {
+async function httpLoad(base: string, image: Uint8Array<ArrayBuffer>): Promise<Phase> {
   const url = `${base}/v1/classify?model=${opts.model}&top_k=1`;
   const send = async () => {
     const t = performance.now();

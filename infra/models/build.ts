@@ -1,7 +1,7 @@
 // Builds EfficientNet ONNX files on disk: <outDir>/<id>/{model.onnx, model.onnx.data?, model.json}.
 
 import { access, constants, mkdir, readFile } from 'node:fs/promises';
-import { basename, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
   type CheckpointSource,
@@ -13,6 +13,8 @@ import { detectNaming } from '../../shared/efficientnet/fold.ts';
 import { BATCH_DIM, INPUT_NAME, OUTPUT_NAME } from '../../shared/efficientnet/graph.ts';
 import { isVariant, type Variant } from '../../shared/efficientnet/variants.ts';
 import { readSafetensors } from '../../shared/onnx/safetensors.ts';
+import { FetchError, fetchPretrained } from './fetch.ts';
+import { stderrProgress } from './fetch-progress.ts';
 import { type WrittenFile, writeChunks, writeDirectoryAtomically } from './files.ts';
 
 export const REPO_ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
@@ -72,20 +74,15 @@ function inferSource(name: string, naming: 'timm' | 'torchvision'): PretrainedSo
 }
 
 async function fetchCheckpoint(repo: string): Promise<string> {
-  // fetch.ts is maintained separately and may be absent; a computed specifier keeps this optional.
-  const specifier = './fetch.ts';
-  let mod: { fetchPretrained?: (repo: string) => Promise<string> };
+  const progress = stderrProgress(repo);
   try {
-    mod = await import(specifier);
+    return await fetchPretrained(repo, { onProgress: progress.onProgress });
   } catch (err) {
-    throw new BuildError(
-      `cannot fetch hf:${repo}: infra/models/fetch.ts is not available (${(err as Error).message})`,
-    );
+    if (err instanceof FetchError) throw new BuildError(err.message);
+    throw err;
+  } finally {
+    progress.finish();
   }
-  if (typeof mod.fetchPretrained !== 'function') {
-    throw new BuildError('infra/models/fetch.ts does not export fetchPretrained(repo)');
-  }
-  return mod.fetchPretrained(repo);
 }
 
 async function resolveWeights(options: BuildOptions): Promise<ResolvedWeights> {
@@ -128,14 +125,21 @@ function resolveConfig(
   return { config: variantConfig(variant, { source }), id: options.id ?? `efficientnet-${variant}` };
 }
 
+/** Checks that outDir, or the nearest folder that exists above it, is writable, without creating anything. */
 async function ensureWritable(outDir: string): Promise<void> {
-  try {
-    await mkdir(outDir, { recursive: true });
-    await access(outDir, constants.W_OK);
-  } catch (err) {
-    throw new BuildError(
-      `cannot write to ${outDir}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
-    );
+  let probe = outDir;
+  for (;;) {
+    try {
+      await access(probe, constants.W_OK);
+      return;
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      const parent = dirname(probe);
+      if (code !== 'ENOENT' || parent === probe) {
+        throw new BuildError(`cannot write to ${outDir}: ${code ?? (err as Error).message}`);
+      }
+      probe = parent;
+    }
   }
 }
 
@@ -169,6 +173,7 @@ export async function buildModelFiles(options: BuildOptions): Promise<{ dir: str
   });
   const dir = join(outDir, id);
   try {
+    await mkdir(outDir, { recursive: true });
     const meta = await writeDirectoryAtomically(dir, async (tmp) => {
       const files = [await writeChunks(join(tmp, MODEL_FILE), exported.encoded.graphChunks)];
       if (split) files.push(await writeChunks(join(tmp, DATA_FILE), exported.encoded.dataChunks));

@@ -16,7 +16,11 @@ const require = createRequire(import.meta.url);
 type InitWithModule = (module: WebAssembly.Module) => Promise<unknown>;
 type Pixels = { width: number; height: number; data: Uint8ClampedArray };
 
-const compile = async (specifier: string) => WebAssembly.compile(await readFile(require.resolve(specifier)));
+// Node's type library declares WebAssembly's types but not the global value; it exists at run time.
+const wasm = (
+  globalThis as unknown as { WebAssembly: { compile(bytes: Uint8Array): Promise<WebAssembly.Module> } }
+).WebAssembly;
+const compile = async (specifier: string) => wasm.compile(await readFile(require.resolve(specifier)));
 
 // jsquash's glue builds results with `new ImageData(...)`, which Node lacks (as workerd does).
 const scope = globalThis as { ImageData?: unknown };

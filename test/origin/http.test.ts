@@ -14,6 +14,12 @@ import {
 
 // One real origin (factory-built B0 at its native 224 px, ONNX Runtime on CPU) answering real HTTP.
 
+interface InferResponse {
+  model_name: string;
+  id?: string;
+  outputs: { name: string; datatype: string; shape: number[]; data: number[] }[];
+}
+
 let origin: TestOrigin;
 let cleanup: () => Promise<void>;
 
@@ -189,13 +195,13 @@ describe('Open Inference Protocol v2', () => {
       body: JSON.stringify(request),
     });
     expect(response.status).toBe(200);
-    const body = await response.json();
+    const body = (await response.json()) as InferResponse;
     expect(body).toMatchObject({ model_name: 'efficientnet-b0', id: 'r1' });
-    const [out] = body.outputs;
+    const out = body.outputs[0] as InferResponse['outputs'][number];
     expect(out).toMatchObject({ name: 'logits', datatype: 'FP32', shape: [2, 1000] });
     expect(out.data).toHaveLength(2000);
-    const first = out.data.slice(0, 1000) as number[];
-    const second = out.data.slice(1000) as number[];
+    const first = out.data.slice(0, 1000);
+    const second = out.data.slice(1000);
     expect(first.some((v, i) => Math.abs(v - (second[i] ?? 0)) > 1e-4)).toBe(true);
 
     const again = await fetch(`${origin.url}/v2/models/efficientnet-b0/infer`, {
@@ -205,7 +211,7 @@ describe('Open Inference Protocol v2', () => {
         inputs: [{ ...request.inputs[0], shape: [1, 3, 224, 224], data: data.slice(0, n) }],
       }),
     });
-    const repeated = (await again.json()).outputs[0].data as number[];
+    const repeated = ((await again.json()) as InferResponse).outputs[0]?.data ?? [];
     // Batched and single runs may use different kernels: equal within float32 rounding.
     for (let i = 0; i < 1000; i++) expect(repeated[i]).toBeCloseTo(first[i] as number, 3);
   });

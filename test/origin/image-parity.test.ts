@@ -3,6 +3,7 @@ import { encode as encodePng } from 'fast-png';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { decodeImage } from '../../gpu-origin/image/decode.ts';
+import { createPreprocessPool } from '../../gpu-origin/image/preprocess-pool.ts';
 import { preprocessFor } from '../../shared/catalog/models.ts';
 import { preprocess } from '../../shared/preprocess/preprocess.ts';
 import type { RgbImage } from '../../shared/preprocess/spec.ts';
@@ -110,6 +111,24 @@ describe('edge and origin decode to the same tensor', () => {
     expect(Buffer.from(decoded.data).equals(Buffer.from(pixels))).toBe(true);
     const expected = preprocess({ width: 57, height: 41, channels: 3, data: pixels }, SPEC);
     expect(maxTensorDiff(preprocess(decoded, SPEC), expected)).toBe(0);
+  });
+
+  it('the worker-thread pool gives the same tensor as decoding on the calling thread', async () => {
+    const pool = createPreprocessPool(1);
+    try {
+      const bytes = new Uint8Array(
+        await sharp(syntheticRgb(W, H), { raw: { width: W, height: H, channels: 3 } })
+          .jpeg()
+          .toBuffer(),
+      );
+      const pooled = await pool.prepare(bytes, SPEC, LIMITS);
+      expect(maxTensorDiff(pooled.tensor, preprocess(await decodeImage(bytes, LIMITS), SPEC))).toBe(0);
+      await expect(pool.prepare(new Uint8Array([1, 2, 3]), SPEC, LIMITS)).rejects.toMatchObject({
+        code: 'unsupported_media_type',
+      });
+    } finally {
+      await pool.close();
+    }
   });
 
   const photos = '../shared/data/imagenet-val-100/images';

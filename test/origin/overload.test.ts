@@ -42,8 +42,10 @@ afterAll(async () => {
 
 describe('EfficientNet-B5 origin under load', () => {
   it('classifies at the native resolution through the accurate tier', async () => {
-    const meta = await (await fetch(`${origin.url}/v2/models/efficientnet-b5`)).json();
-    expect(meta.inputs[0].shape).toEqual([-1, 3, 456, 456]);
+    const meta = (await (await fetch(`${origin.url}/v2/models/efficientnet-b5`)).json()) as {
+      inputs: { shape: number[] }[];
+    };
+    expect(meta.inputs[0]?.shape).toEqual([-1, 3, 456, 456]);
     const response = await classify(origin.url, await solidImage('jpeg', 640, 480), 'tier=accurate&top_k=5');
     expect(response.status).toBe(200);
     const body: ClassifyResponse = ClassifyResponseSchema.parse(await response.json());

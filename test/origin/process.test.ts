@@ -84,7 +84,9 @@ describe.skipIf(cudaPresent)('without CUDA (this machine)', () => {
       expect(providerLines).toEqual([
         '[origin] efficientnet-b0: execution provider cpu because cuda failed (its libraries could not be loaded: Failed to load shared library)',
       ]);
-      const meta = await (await fetch(`${url}/v2/models/efficientnet-b0`)).json();
+      const meta = (await (await fetch(`${url}/v2/models/efficientnet-b0`)).json()) as {
+        parameters: { execution_provider: string };
+      };
       expect(meta.parameters.execution_provider).toBe('cpu');
 
       // A request in flight when SIGTERM arrives is still answered; then the process exits cleanly.

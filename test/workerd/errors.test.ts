@@ -166,6 +166,25 @@ describe('limits (413)', () => {
     );
   });
 
+  it('counts a streamed body without Content-Length', async () => {
+    let sent = 0;
+    const stream = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        if (sent >= MAX_BODY * 3) return controller.close();
+        sent += 64 * 1024;
+        controller.enqueue(new Uint8Array(64 * 1024));
+      },
+    });
+    const response = await classify('?tier=fast', {
+      headers: { 'content-type': 'image/jpeg' },
+      body: stream,
+      duplex: 'half',
+    } as RequestInit & { headers: Record<string, string> });
+    await expectError(response, 413, 'payload_too_large');
+    // The rest of the upload was drained, so the next request on the same client is unaffected.
+    await expectError(await asJpeg(pngHeaderOnly(20_000, 20_000)), 413, 'image_too_large');
+  });
+
   it('refuses too many pixels from the header, before decoding', async () => {
     await expectError(
       await classify('?tier=fast', {
@@ -201,32 +220,17 @@ describe('unavailable (503)', () => {
 });
 
 describe('other paths', () => {
-  it('404 envelope for an unknown route', async () => {
+  it('404 envelope for an unknown route, 405 for the wrong method', async () => {
     await expectError(await worker.fetch('/v2/nothing', { headers: AUTH }), 404, 'not_found');
+    await expectError(
+      await worker.fetch('/v1/classify', { headers: AUTH }),
+      405,
+      'method_not_allowed',
+      /POST/,
+    );
   });
 
   it('debug routes are off unless DEBUG_ROUTES=1', async () => {
     await expectError(await worker.fetch('/_debug/inference', { headers: AUTH }), 404, 'not_found');
-  });
-});
-
-// Last in the file: after the Worker answers a chunked upload early, wrangler's local proxy fails the
-// next request on its internal connection ("Your worker restarted mid-request"); production does not.
-describe('streamed body (413)', () => {
-  it('counts a streamed body without Content-Length', async () => {
-    let sent = 0;
-    const stream = new ReadableStream<Uint8Array>({
-      pull(controller) {
-        if (sent >= MAX_BODY * 3) return controller.close();
-        sent += 64 * 1024;
-        controller.enqueue(new Uint8Array(64 * 1024));
-      },
-    });
-    const response = await classify('?tier=fast', {
-      headers: { 'content-type': 'image/jpeg' },
-      body: stream,
-      duplex: 'half',
-    } as RequestInit & { headers: Record<string, string> });
-    await expectError(response, 413, 'payload_too_large');
   });
 });

@@ -5,9 +5,11 @@
 // and `wrangler r2 object put --local` writes there through a throwaway Miniflare instance. We do the same
 // directly with Miniflare's API (getR2Bucket / getKVNamespace on the same persist root, then dispose),
 // which takes ~1 s instead of one wrangler process per object. The started Worker then reads the files.
+import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { Miniflare } from 'miniflare';
 import { unstable_startWorker } from 'wrangler';
 
@@ -29,6 +31,24 @@ export interface BootOptions {
   vars?: Record<string, string>;
   /** When given, binds API_KEYS_KV to a local namespace holding these keys. */
   kvKeys?: readonly string[];
+  /**
+   * Output of `bundleWorker()`: run that bundle instead of bundling edge/index.ts. wrangler's dev
+   * bundler watches the sources and restarts the isolate when one changes; a prebuilt bundle keeps a
+   * long measurement on one isolate while the sources are being edited.
+   */
+  prebuilt?: string;
+  /** wrangler's own log level (default 'log'; benchmarks use 'none' to keep stdout for JSON). */
+  logLevel?: 'none' | 'error' | 'warn' | 'log';
+}
+
+/** `wrangler deploy --dry-run --outdir <dir>`: the exact bundle a deploy would upload. */
+export async function bundleWorker(outdir: string): Promise<string> {
+  const wrangler = path.join(REPO_ROOT, 'node_modules/.bin/wrangler');
+  await promisify(execFile)(wrangler, ['deploy', '--dry-run', '--outdir', outdir], {
+    cwd: REPO_ROOT,
+    env: { ...process.env, CLOUDFLARE_CF_FETCH_ENABLED: 'false', WRANGLER_SEND_METRICS: 'false' },
+  });
+  return outdir;
 }
 
 export interface BootedWorker {
@@ -62,13 +82,24 @@ export async function bootWorker(options: BootOptions = {}): Promise<BootedWorke
   try {
     worker = await unstable_startWorker({
       config: WRANGLER_TOML,
+      ...(options.prebuilt
+        ? {
+            entrypoint: path.join(options.prebuilt, 'index.js'),
+            build: {
+              bundle: false,
+              findAdditionalModules: true,
+              moduleRoot: options.prebuilt,
+              moduleRules: [{ type: 'CompiledWasm', globs: ['**/*.wasm'] }],
+            },
+          }
+        : {}),
       bindings,
       dev: {
         persist,
         server: { hostname: '127.0.0.1', port: 0 },
         inspector: false,
         watch: false,
-        logLevel: 'log',
+        logLevel: options.logLevel ?? 'log',
       },
     });
     await worker.ready;

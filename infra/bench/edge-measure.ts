@@ -1,0 +1,122 @@
+// Building blocks of the edge benchmark: a booted Worker that classifies one JPEG and reports what it
+// measured, the same graph on onnxruntime-node with one thread, and small statistics.
+import path from 'node:path';
+import * as ortNode from 'onnxruntime-node';
+import sharp from 'sharp';
+import { type ModelId, preprocessFor } from '../../shared/catalog/models.ts';
+import { preprocess } from '../../shared/preprocess/index.ts';
+import { bootWorker, type ModelFiles } from '../../test/workerd/harness.ts';
+
+export const MIB = 2 ** 20;
+
+export const median = (xs: readonly number[]) =>
+  [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? Number.NaN;
+export const round = (x: number, digits = 1) => Math.round(x * 10 ** digits) / 10 ** digits;
+
+/** Interquartile range over the median: how noisy the machine was during a measurement. */
+export function spread(xs: readonly number[]): number {
+  const sorted = [...xs].sort((a, b) => a - b);
+  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? Number.NaN;
+  return (at(0.75) - at(0.25)) / median(xs);
+}
+
+export interface Scenario {
+  model: ModelId;
+  files: readonly ModelFiles[];
+  vars?: Record<string, string>;
+}
+
+type Timings = Record<'decode' | 'preprocess' | 'inference' | 'total', number>;
+export interface Sample {
+  elapsed: number;
+  timings: Timings;
+}
+
+export interface EdgeUnderTest {
+  /** One POST /v1/classify?model=<model>; elapsed is measured by the client. */
+  classify(model: ModelId): Promise<Sample>;
+  heapBytes(): Promise<number>;
+  dispose(): Promise<void>;
+}
+
+/** A fresh Worker (fresh isolate) running the prebuilt bundle, with `files` in its bucket. */
+export async function startEdge(
+  scenario: Scenario,
+  jpeg: Uint8Array<ArrayBuffer>,
+  prebuilt: string,
+): Promise<EdgeUnderTest> {
+  const worker = await bootWorker({
+    models: scenario.files,
+    vars: { DEBUG_ROUTES: '1', ...scenario.vars },
+    prebuilt,
+    logLevel: 'none',
+  });
+  return {
+    classify: async (model) => {
+      const started = performance.now();
+      const response = await worker.fetch(`/v1/classify?model=${model}`, {
+        method: 'POST',
+        headers: { 'content-type': 'image/jpeg' },
+        body: jpeg,
+      });
+      const body = (await response.json()) as { timings_ms?: Timings };
+      const elapsed = performance.now() - started;
+      if (response.status !== 200 || !body.timings_ms) {
+        throw new Error(`classify answered ${response.status}: ${JSON.stringify(body)}`);
+      }
+      return { elapsed, timings: body.timings_ms };
+    },
+    heapBytes: async () =>
+      ((await (await worker.fetch('/_debug/inference')).json()) as { wasm_heap_bytes: number })
+        .wasm_heap_bytes,
+    dispose: () => worker.dispose(),
+  };
+}
+
+export interface NativeSession {
+  /** One session.run; returns milliseconds. */
+  run(): Promise<number>;
+  release(): Promise<void>;
+}
+
+/** onnxruntime-node, one intra-op thread, the same graph file the Worker serves. */
+export async function nativeSession(
+  files: ModelFiles,
+  input: ortNode.Tensor,
+  optimizedOut?: string,
+): Promise<NativeSession> {
+  const session = await ortNode.InferenceSession.create(path.join(files.dir, 'model.onnx'), {
+    intraOpNumThreads: 1,
+    interOpNumThreads: 1,
+    executionMode: 'sequential',
+    // Saving an optimised graph: 'extended' keeps it portable (no x86 NCHWc layout kernels).
+    graphOptimizationLevel: optimizedOut ? 'extended' : 'all',
+    ...(optimizedOut ? { optimizedModelFilePath: optimizedOut } : {}),
+  });
+  const feeds = { [session.inputNames[0] ?? 'input']: input };
+  return {
+    run: async () => {
+      const started = performance.now();
+      await session.run(feeds);
+      return performance.now() - started;
+    },
+    release: () => session.release(),
+  };
+}
+
+/** The JPEG decoded by sharp and preprocessed as the Worker would, as an ORT-node tensor. */
+export async function inputTensor(
+  jpeg: Uint8Array,
+  model: ModelId,
+  resolution: number,
+): Promise<ortNode.Tensor> {
+  const { data, info } = await sharp(jpeg).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+  const variant = model.replace('efficientnet-', '') as Parameters<typeof preprocessFor>[0];
+  const rgb = { width: info.width, height: info.height, channels: 3 as const, data: new Uint8Array(data) };
+  return new ortNode.Tensor('float32', preprocess(rgb, preprocessFor(variant, 'random')), [
+    1,
+    3,
+    resolution,
+    resolution,
+  ]);
+}

@@ -1,0 +1,135 @@
+// `npm start`: the whole product on one machine. Builds missing models, starts the GPU origin (on CPU when
+// there is no GPU) and the edge Worker in local workerd with R2 filled, waits for both, prints the URLs.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import path from 'node:path';
+import { unstable_startWorker } from 'wrangler';
+import { REPO_ROOT } from '../models/build.ts';
+import { ensureModels, type WantedModel, type WeightsPreference } from './ensure-models.ts';
+import { fillLocalStorage } from './local-r2.ts';
+
+const log = (line: string) => console.log(`[start] ${line}`);
+
+const EDGE_MODELS: WantedModel[] = [
+  { id: 'efficientnet-b0', split: true },
+  { id: 'efficientnet-b1', split: true },
+];
+const ORIGIN_MODELS: WantedModel[] = [
+  { id: 'efficientnet-b5', split: false },
+  { id: 'efficientnet-b7', split: false },
+];
+const ORIGIN_READY_TIMEOUT_MS = 10 * 60_000;
+
+function port(name: string, fallback: number): number {
+  const raw = process.env[name];
+  const value = raw ? Number(raw) : fallback;
+  if (!Number.isInteger(value) || value < 1 || value > 65535) {
+    console.error(`[start] ${name} must be a port number, got ${JSON.stringify(raw)}`);
+    process.exit(2);
+  }
+  return value;
+}
+
+function weightsPreference(): WeightsPreference {
+  const raw = process.env.MODELS_WEIGHTS ?? 'auto';
+  if (raw === 'auto' || raw === 'pretrained' || raw === 'random') return raw;
+  console.error(`[start] MODELS_WEIGHTS must be auto, pretrained or random, got ${JSON.stringify(raw)}`);
+  process.exit(2);
+}
+
+async function waitForReady(url: string, child: ChildProcess, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`the origin exited (code ${child.exitCode}) before it was ready`);
+    const ok = await fetch(url).then(
+      (r) => r.status === 200,
+      () => false,
+    );
+    if (ok) return;
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+  throw new Error(`the origin was not ready after ${timeoutMs / 1000} s (${url})`);
+}
+
+async function main(): Promise<void> {
+  const edgePort = port('EDGE_PORT', 8787);
+  const originPort = port('ORIGIN_PORT', 8788);
+  const modelsDir = path.resolve(process.env.MODELS_DIR ?? path.join(REPO_ROOT, 'models'));
+
+  const models = await ensureModels(modelsDir, [...EDGE_MODELS, ...ORIGIN_MODELS], weightsPreference(), log);
+  const untrained = models.filter((m) => m.weights === 'untrained').map((m) => m.id);
+
+  // A fresh signing secret per start: only this edge can call this origin.
+  const keyId = 'local';
+  const secret = randomBytes(32).toString('hex');
+
+  const origin = spawn(path.join(REPO_ROOT, 'node_modules', '.bin', 'tsx'), ['gpu-origin/main.ts'], {
+    cwd: REPO_ROOT,
+    stdio: ['ignore', 'inherit', 'inherit'],
+    env: {
+      ...process.env,
+      ORIGIN_HOST: '127.0.0.1',
+      ORIGIN_PORT: String(originPort),
+      ORIGIN_MODELS_DIR: modelsDir,
+      ORIGIN_MODELS: ORIGIN_MODELS.map((m) => m.id).join(','),
+      ORIGIN_HMAC_KEYS: `${keyId}:${secret}`,
+    },
+  });
+  const originUrl = `http://127.0.0.1:${originPort}`;
+  let worker: Awaited<ReturnType<typeof unstable_startWorker>> | undefined;
+
+  let stopping = false;
+  const stop = async (code: number) => {
+    if (stopping) return;
+    stopping = true;
+    log('stopping…');
+    await worker?.dispose().catch(() => undefined);
+    if (origin.exitCode === null) {
+      origin.kill('SIGTERM');
+      await new Promise((resolve) => origin.once('exit', resolve));
+    }
+    process.exit(code);
+  };
+  process.on('SIGINT', () => void stop(0));
+  process.on('SIGTERM', () => void stop(0));
+  origin.on('exit', (code) => {
+    if (!stopping) {
+      console.error(`[start] the origin exited unexpectedly (code ${code})`);
+      void stop(1);
+    }
+  });
+
+  log(`waiting for the origin to load and warm up ${ORIGIN_MODELS.map((m) => m.id).join(', ')}…`);
+  await waitForReady(`${originUrl}/v2/health/ready`, origin, ORIGIN_READY_TIMEOUT_MS);
+
+  const persist = path.join(REPO_ROOT, '.wrangler', 'state');
+  await fillLocalStorage(persist, { models: models.filter((m) => EDGE_MODELS.some((e) => e.id === m.id)) });
+  process.env.CLOUDFLARE_CF_FETCH_ENABLED ??= 'false';
+  process.env.WRANGLER_SEND_METRICS ??= 'false';
+  worker = await unstable_startWorker({
+    config: path.join(REPO_ROOT, 'wrangler.toml'),
+    bindings: {
+      ORIGIN_URL: { type: 'plain_text', value: originUrl },
+      ORIGIN_KEY_ID: { type: 'plain_text', value: keyId },
+      ORIGIN_SECRET: { type: 'plain_text', value: secret },
+    },
+    dev: { persist, server: { hostname: '127.0.0.1', port: edgePort }, inspector: false, watch: false },
+  });
+  await worker.ready;
+
+  const edgeUrl = `http://127.0.0.1:${edgePort}`;
+  log(`edge:   ${edgeUrl}  (web page at /, API at /v1/classify, OpenAPI at /openapi.json)`);
+  log(`origin: ${originUrl}  (KServe v2 at /v2, metrics at /metrics)`);
+  if (untrained.length > 0) {
+    console.warn(
+      `[start] WARNING: ${untrained.join(', ')} run on UNTRAINED (seeded random) weights: predictions are meaningless. ` +
+        'Delete models/ and start with internet access to fetch pretrained weights.',
+    );
+  }
+  log('press Ctrl-C to stop both');
+}
+
+main().catch((error: Error) => {
+  console.error(`[start] ${error.message}`);
+  process.exit(1);
+});

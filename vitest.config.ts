@@ -3,6 +3,7 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
+    reporters: ['default', './test/support/summary-reporter.ts'],
     environment: 'node',
     pool: 'forks',
     // The machine has two cores; suites that boot workerd or build graphs are heavy.

@@ -28,7 +28,7 @@ declare global {
     encode(input?: string): Uint8Array;
   }
   class TextDecoder {
-    constructor(label?: string, options?: { fatal?: boolean });
+    constructor(label?: string, options?: { fatal?: boolean; ignoreBOM?: boolean });
     decode(input?: BufferSource): string;
   }
   function btoa(data: string): string;

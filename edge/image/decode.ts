@@ -1,6 +1,7 @@
 import type { RgbImage } from '../../shared/preprocess/index.ts';
 import { decodeRgba } from './codecs.ts';
 import { ImageError } from './errors.ts';
+import { assertJpegComplete } from './jpeg-complete.ts';
 import { applyOrientation } from './orient.ts';
 import type { ImageProbe } from './probe.ts';
 
@@ -9,6 +10,7 @@ import type { ImageProbe } from './probe.ts';
  * Returns RGBA (channels 4) when no rotation was needed, else packed RGB.
  */
 export async function decodeImage(bytes: Uint8Array, probe: ImageProbe): Promise<RgbImage> {
+  if (probe.type === 'image/jpeg') assertJpegComplete(bytes);
   let pixels: Awaited<ReturnType<typeof decodeRgba>>;
   try {
     pixels = await decodeRgba(probe.type, bytes);

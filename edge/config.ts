@@ -32,3 +32,16 @@ export function graphOptimization(env: Env): GraphOptimization {
 export function debugRoutesEnabled(env: Env): boolean {
   return env.DEBUG_ROUTES === '1';
 }
+
+export const DEFAULT_ORIGIN_TIMEOUT_MS = 10_000;
+
+/** Whole-request budget for origin calls, from the request's start (ORIGIN_TIMEOUT_MS, default 10 s). */
+export function originTimeoutMs(env: Env): number {
+  return positiveInt(env.ORIGIN_TIMEOUT_MS, DEFAULT_ORIGIN_TIMEOUT_MS);
+}
+
+/**
+ * Largest image the edge forwards to the origin, by header dimensions: the origin's own default
+ * (ORIGIN_MAX_PIXELS, 40 MP). A larger setting there still gets its images through the side limit.
+ */
+export const ORIGIN_MAX_IMAGE_PIXELS = 40_000_000;

@@ -10,5 +10,17 @@ declare namespace Cloudflare {
     ORT_GRAPH_OPT?: string;
     /** "1" enables the /_debug routes (local dev and benchmarks only). */
     DEBUG_ROUTES?: string;
+    /** Base URL of the GPU origin, e.g. "https://gpu.example.com"; unset: tiers that need it degrade or 503. */
+    ORIGIN_URL?: string;
+    /** Id of the HMAC key that signs origin requests (the origin knows it from ORIGIN_HMAC_KEYS). */
+    ORIGIN_KEY_ID?: string;
+    /** The HMAC secret for ORIGIN_KEY_ID (a secret: `wrangler secret put ORIGIN_SECRET`). */
+    ORIGIN_SECRET?: string;
+    /** Tier auto escalates below this edge top-1 probability (0-1, default 0.5); a request may override it. */
+    DEFAULT_MIN_CONFIDENCE?: string;
+    /** Total ms a request may spend waiting for the origin, from its start (default 10000). */
+    ORIGIN_TIMEOUT_MS?: string;
+    /** Retry-After seconds for a 503 when nothing better is known (default 5). */
+    ORIGIN_RETRY_AFTER_S?: string;
   }
 }

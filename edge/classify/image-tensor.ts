@@ -9,6 +9,7 @@ import {
   decodeImage,
   ImageError,
   type ImageLimits,
+  type ImageProbe,
   probeImage,
 } from '../image/index.ts';
 
@@ -16,15 +17,50 @@ export function imageLimits(maxBytes: number, maxPixels: number | undefined): Im
   return { ...DEFAULT_LIMITS, maxBytes, maxPixels: maxPixels ?? DEFAULT_LIMITS.maxPixels };
 }
 
-/** Probes, checks the limits, then decodes; image problems become 413 / 415 / 422 API errors. */
-export async function decodeChecked(bytes: Uint8Array, limits: ImageLimits): Promise<RgbImage> {
+/** Type and dimensions from the headers only; an empty, unknown or broken header is a 400 / 415 / 422. */
+export function probeChecked(bytes: Uint8Array): ImageProbe {
   if (bytes.byteLength === 0) throw new ApiError('invalid_request', 'The request carries no image.');
+  return asApiError(() => probeImage(bytes));
+}
+
+/** True when the header dimensions are within `limits` (nothing decoded). */
+export function fitsLimits(probe: ImageProbe, limits: ImageLimits): boolean {
   try {
-    const probe = probeImage(bytes);
     checkDimensions(probe, limits);
+    return true;
+  } catch (error) {
+    if (error instanceof ImageError) return false;
+    throw error;
+  }
+}
+
+/** A 413 when the header dimensions exceed `limits`; `hint` is appended to the message. */
+export function checkLimits(probe: ImageProbe, limits: ImageLimits, hint = ''): void {
+  asApiError(() => checkDimensions(probe, limits), hint);
+}
+
+/** Decodes an image whose header was already probed and checked. */
+export async function decodeProbed(bytes: Uint8Array, probe: ImageProbe): Promise<RgbImage> {
+  try {
     return await decodeImage(bytes, probe);
   } catch (error) {
     if (error instanceof ImageError) throw new ApiError(error.code, error.message);
+    throw error;
+  }
+}
+
+/** Probes, checks the limits, then decodes; image problems become 413 / 415 / 422 API errors. */
+export async function decodeChecked(bytes: Uint8Array, limits: ImageLimits): Promise<RgbImage> {
+  const probe = probeChecked(bytes);
+  checkLimits(probe, limits);
+  return decodeProbed(bytes, probe);
+}
+
+function asApiError<T>(step: () => T, hint = ''): T {
+  try {
+    return step();
+  } catch (error) {
+    if (error instanceof ImageError) throw new ApiError(error.code, error.message + hint);
     throw error;
   }
 }

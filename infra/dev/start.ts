@@ -20,6 +20,9 @@ const ORIGIN_MODELS: WantedModel[] = [
 ];
 const ORIGIN_READY_TIMEOUT_MS = 10 * 60_000;
 
+/** Set once spawned, so that a failed start does not leave the origin running. */
+let originProcess: ChildProcess | undefined;
+
 function port(name: string, fallback: number): number {
   const raw = process.env[name];
   const value = raw ? Number(raw) : fallback;
@@ -63,7 +66,8 @@ async function main(): Promise<void> {
   const keyId = 'local';
   const secret = randomBytes(32).toString('hex');
 
-  const origin = spawn(path.join(REPO_ROOT, 'node_modules', '.bin', 'tsx'), ['gpu-origin/main.ts'], {
+  // Node itself (not the tsx wrapper) so that our signals reach the process holding the port.
+  const origin = spawn(process.execPath, ['--import', 'tsx', 'gpu-origin/main.ts'], {
     cwd: REPO_ROOT,
     stdio: ['ignore', 'inherit', 'inherit'],
     env: {
@@ -75,6 +79,7 @@ async function main(): Promise<void> {
       ORIGIN_HMAC_KEYS: `${keyId}:${secret}`,
     },
   });
+  originProcess = origin;
   const originUrl = `http://127.0.0.1:${originPort}`;
   let worker: Awaited<ReturnType<typeof unstable_startWorker>> | undefined;
 
@@ -131,5 +136,6 @@ async function main(): Promise<void> {
 
 main().catch((error: Error) => {
   console.error(`[start] ${error.message}`);
+  originProcess?.kill('SIGTERM');
   process.exit(1);
 });

@@ -8,13 +8,14 @@ import {
   type EfficientNetConfig,
   variantConfig,
 } from '../../shared/efficientnet/config.ts';
-import { exportEfficientNetChunks, type WeightsInput } from '../../shared/efficientnet/export.ts';
+import { encodePrepared, prepareWeights, type WeightsInput } from '../../shared/efficientnet/export.ts';
 import { detectNaming } from '../../shared/efficientnet/fold.ts';
 import { BATCH_DIM, INPUT_NAME, OUTPUT_NAME } from '../../shared/efficientnet/graph.ts';
 import { isVariant, type Variant } from '../../shared/efficientnet/variants.ts';
 import { readSafetensors } from '../../shared/onnx/safetensors.ts';
 import { FetchError, fetchPretrained } from './fetch.ts';
 import { stderrProgress } from './fetch-progress.ts';
+import { normaliseUntrainedLogits } from './logit-scale.ts';
 import { type WrittenFile, writeChunks, writeDirectoryAtomically } from './files.ts';
 
 export const REPO_ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
@@ -164,13 +165,16 @@ export async function buildModelFiles(options: BuildOptions): Promise<{ dir: str
     resolution: String(config.resolution),
     ...(seed !== undefined ? { seed: String(seed) } : {}),
   };
-  const exported = exportEfficientNetChunks({
+  const exportOptions = {
     config,
     weights: weights.input,
     fp16,
     metadata,
     ...(split ? { externalDataLocation: DATA_FILE } : {}),
-  });
+  };
+  const prepared = prepareWeights(config, weights.input);
+  if (weights.input.kind === 'random') await normaliseUntrainedLogits(prepared, exportOptions, weights.input.seed);
+  const exported = encodePrepared(prepared, exportOptions);
   const dir = join(outDir, id);
   try {
     await mkdir(outDir, { recursive: true });

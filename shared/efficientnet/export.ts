@@ -4,7 +4,7 @@ import { countGraph } from '../onnx/analyze.ts';
 import { type EncodedModel, encodeModel, type OnnxModel } from '../onnx/model.ts';
 import { concatChunks } from '../onnx/protobuf.ts';
 import type { EfficientNetConfig } from './config.ts';
-import { foldWeights } from './fold.ts';
+import { type FoldedWeights, foldWeights } from './fold.ts';
 import { buildGraph } from './graph.ts';
 import { randomCheckpoint } from './random.ts';
 import { buildSpec, type Naming, type NetworkSpec } from './spec.ts';
@@ -35,15 +35,22 @@ export interface ExportedModel {
   readonly macs: number;
 }
 
-/** Builds and encodes the model; large tensors are referenced from `encoded` chunks, not copied. */
-export function exportEfficientNetChunks(options: ExportOptions): ExportedModel {
-  const spec = buildSpec(options.config);
-  const tensors =
-    options.weights.kind === 'random'
-      ? randomCheckpoint(spec, options.weights.seed)
-      : options.weights.tensors;
-  const naming: Naming = options.weights.kind === 'random' ? 'timm' : options.weights.naming;
-  const folded = foldWeights(spec, tensors, naming);
+/** The slow half of an export: weights generated or read, then BatchNorm folded into the convolutions. */
+export interface PreparedWeights {
+  readonly spec: NetworkSpec;
+  readonly folded: FoldedWeights;
+}
+
+export function prepareWeights(config: EfficientNetConfig, weights: WeightsInput): PreparedWeights {
+  const spec = buildSpec(config);
+  const tensors = weights.kind === 'random' ? randomCheckpoint(spec, weights.seed) : weights.tensors;
+  const naming: Naming = weights.kind === 'random' ? 'timm' : weights.naming;
+  return { spec, folded: foldWeights(spec, tensors, naming) };
+}
+
+/** The fast half: graph and encoding. Large tensors are referenced from `encoded` chunks, not copied. */
+export function encodePrepared(prepared: PreparedWeights, options: ExportOptions): ExportedModel {
+  const { spec, folded } = prepared;
   const graph = buildGraph(spec, folded, { fp16: options.fp16 ?? false });
   const r = options.config.resolution;
   const { params, macs } = countGraph(graph, [1, 3, r, r]);
@@ -62,6 +69,18 @@ export function exportEfficientNetChunks(options: ExportOptions): ExportedModel 
   };
   const external = options.externalDataLocation ? { location: options.externalDataLocation } : undefined;
   return { spec, encoded: encodeModel(model, external), params, macs };
+}
+
+/** Multiplies the classifier's weights and bias, i.e. the logits, by `factor` (in place). */
+export function scaleLogits(prepared: PreparedWeights, factor: number): void {
+  const { weight, bias } = prepared.folded.classifier;
+  for (let i = 0; i < weight.length; i++) weight[i] = (weight[i] ?? 0) * factor;
+  for (let i = 0; i < bias.length; i++) bias[i] = (bias[i] ?? 0) * factor;
+}
+
+/** Builds and encodes the model; large tensors are referenced from `encoded` chunks, not copied. */
+export function exportEfficientNetChunks(options: ExportOptions): ExportedModel {
+  return encodePrepared(prepareWeights(options.config, options.weights), options);
 }
 
 /** Convenience for tests and small models: the ONNX file (and external data, if asked) as bytes. */

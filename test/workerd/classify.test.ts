@@ -132,6 +132,27 @@ describe('POST /v1/classify', () => {
     expect(ClassifyResponseSchema.parse(await multipart.json()).predictions).toEqual(raw.predictions);
   });
 
+  it.each(['accurate', 'max'])(
+    'tier %s with allow_degraded=true and no origin answers from edge B1, marked degraded',
+    async (tier) => {
+      const response = await postImage(`?tier=${tier}&allow_degraded=true&top_k=3`, photo.bytes);
+      expect(response.status).toBe(200);
+      const body = ClassifyResponseSchema.parse(await response.json());
+      expect(body).toMatchObject({
+        model: 'efficientnet-b1',
+        tier,
+        degraded: true,
+        degraded_reason: 'origin_not_configured',
+      });
+      expect(body.predictions).toHaveLength(3);
+      // Same model, same image: the fallback answer equals what tier balanced answers.
+      const balanced = ClassifyResponseSchema.parse(
+        await (await postImage('?tier=balanced&top_k=3', photo.bytes)).json(),
+      );
+      expect(body.predictions).toEqual(balanced.predictions);
+    },
+  );
+
   it('loads B1 from its split files (graph + external data) once', async () => {
     expect((await sessions())['efficientnet-b1']).toEqual({ inits: 1, loaded: true });
   });
@@ -156,6 +177,15 @@ describe('read-only routes', () => {
       resolution: 240,
     });
     expect(byId['efficientnet-b7']).toMatchObject({ placement: 'origin', loaded: false, weights: 'unknown' });
+  });
+
+  it('GET / serves the demo page as HTML without an API key', async () => {
+    const response = await worker.fetch('/');
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toMatch(/^text\/html/);
+    const html = await response.text();
+    expect(html).toContain('<form id="classify-form"');
+    expect(html).toContain('/v1/classify');
   });
 
   it('GET /healthz and GET /openapi.json', async () => {

@@ -2,6 +2,7 @@
 // Booted with API keys (secret and KV), a small body limit and a small pixel limit so the limits are
 // cheap to hit; only B0 is in the bucket, so B1 is "not deployed".
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ClassifyResponseSchema } from '../../shared/api/classify.ts';
 import { type ErrorCode, ErrorEnvelopeSchema } from '../../shared/api/errors.ts';
 import { type BootedWorker, bootWorker } from './harness.ts';
 import { generatedJpeg, pngHeaderOnly } from './images.ts';
@@ -200,17 +201,58 @@ describe('limits (413)', () => {
   });
 });
 
-describe('unavailable (503)', () => {
-  it.each(['auto', 'accurate', 'max'])('tier %s needs the origin', async (tier) => {
-    await expectError(await asJpeg(jpeg, `?tier=${tier}`), 503, 'tier_unavailable', /origin/);
+describe('origin tiers without ORIGIN_URL (503 / degraded)', () => {
+  it.each(['accurate', 'max'])('tier %s: 503 origin_unavailable with Retry-After', async (tier) => {
+    const response = await asJpeg(jpeg, `?tier=${tier}`);
+    expect(response.headers.get('retry-after')).toBe('5');
+    await expectError(response, 503, 'origin_unavailable', /not configured.*ORIGIN_URL/);
   });
 
-  it('the default tier (auto) too', async () => {
-    await expectError(await asJpeg(jpeg, ''), 503, 'tier_unavailable');
+  it('an origin-placed model the same way', async () => {
+    const response = await asJpeg(jpeg, '?model=efficientnet-b5');
+    expect(Number(response.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+    await expectError(response, 503, 'origin_unavailable', /efficientnet-b5/);
   });
 
-  it('an origin-placed model', async () => {
-    await expectError(await asJpeg(jpeg, '?model=efficientnet-b5'), 503, 'model_unavailable', /origin/);
+  it('tier auto answers from edge B0, marked degraded', async () => {
+    // min_confidence=1 makes any real score escalate, so the missing origin is always noticed.
+    for (const query of ['?tier=auto&min_confidence=1', '?min_confidence=1']) {
+      const response = await asJpeg(jpeg, query);
+      const body = ClassifyResponseSchema.parse(await response.json());
+      expect(response.status).toBe(200);
+      expect(body).toMatchObject({
+        model: 'efficientnet-b0',
+        tier: 'auto',
+        degraded: true,
+        degraded_reason: 'origin_not_configured',
+      });
+      expect(body.escalated).toBeUndefined();
+    }
+  });
+
+  it('tier auto with min_confidence=0 answers from the edge without trying the origin', async () => {
+    const body = ClassifyResponseSchema.parse(
+      await (await asJpeg(jpeg, '?tier=auto&min_confidence=0')).json(),
+    );
+    expect(body).toMatchObject({ model: 'efficientnet-b0', escalated: false });
+    expect(body.degraded).toBeUndefined();
+  });
+
+  it('an image over the edge pixel budget: 413 for fast with a hint, 503 for auto (origin-only)', async () => {
+    const big = await generatedJpeg(1200, 900);
+    await expectError(await asJpeg(big, '?tier=fast'), 413, 'image_too_large', /tier auto or accurate/);
+    const response = await asJpeg(big, '?tier=auto');
+    expect(response.headers.get('retry-after')).toBe('5');
+    await expectError(response, 503, 'origin_unavailable', /1200x900.*pixel budget/);
+  });
+
+  it('allow_degraded=true falls back to edge B1, here not deployed: 503 model_unavailable', async () => {
+    await expectError(
+      await asJpeg(jpeg, '?tier=accurate&allow_degraded=true'),
+      503,
+      'model_unavailable',
+      /efficientnet-b1.*not deployed/,
+    );
   });
 
   it('an edge model whose files are not in the bucket, while a deployed one still works', async () => {

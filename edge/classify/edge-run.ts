@@ -1,0 +1,61 @@
+// One edge model on one decoded image: load (memoised per isolate), preprocess, run, top-k.
+import type { Prediction } from '../../shared/api/classify.ts';
+import { CATALOG, type ModelId, preprocessFor } from '../../shared/catalog/models.ts';
+import type { RgbImage } from '../../shared/preprocess/index.ts';
+import { ApiError } from '../http/api-error.ts';
+import { loadedModel, ModelNotDeployedError } from '../inference/registry.ts';
+import { imageTensor } from './image-tensor.ts';
+import { topPredictions } from './predictions.ts';
+
+export interface EdgeRun {
+  model: ModelId;
+  weights: 'pretrained' | 'untrained';
+  predictions: Prediction[];
+  /** Top-1 probability, whatever top_k is. */
+  top1: number;
+  preprocessMs: number;
+  inferenceMs: number;
+}
+
+export async function runEdgeModel(env: Env, id: ModelId, image: RgbImage, topK: number): Promise<EdgeRun> {
+  // The manifest says which preprocessing the weights were trained with.
+  const model = await loadEdgeModel(env, id);
+  const { variant } = CATALOG[id];
+  // 1001 outputs means a leading background class (TF-trained checkpoints).
+  const labelOffset = Math.max(CATALOG[id].labelOffset, model.manifest.output.classes - 1000);
+  const spec = preprocessFor(variant, model.manifest.source);
+  if (spec.cropSize !== model.manifest.resolution) {
+    throw new ApiError(
+      'model_unavailable',
+      `${id} was built for ${model.manifest.resolution}px input but its weights expect ${spec.cropSize}px.`,
+    );
+  }
+  const preprocessStarted = performance.now();
+  const { tensor, dims } = imageTensor(image, spec);
+  const preprocessMs = performance.now() - preprocessStarted;
+
+  const inferenceStarted = performance.now();
+  const logits = await model.classifier.run(tensor, dims);
+  const inferenceMs = performance.now() - inferenceStarted;
+
+  const predictions = topPredictions(logits, Math.max(1, topK), labelOffset);
+  return {
+    model: id,
+    weights: model.manifest.weights,
+    predictions,
+    top1: predictions[0]?.score ?? Number.NaN,
+    preprocessMs,
+    inferenceMs,
+  };
+}
+
+async function loadEdgeModel(env: Env, id: ModelId) {
+  try {
+    return await loadedModel(env, id);
+  } catch (error) {
+    if (error instanceof ModelNotDeployedError)
+      throw new ApiError('model_unavailable', `${id} is not deployed to the model bucket.`);
+    console.error(JSON.stringify({ msg: 'model load failed', model: id, error: String(error) }));
+    throw new ApiError('model_unavailable', `${id} could not be loaded; try again later.`);
+  }
+}

@@ -1,0 +1,31 @@
+// The origin client for this isolate, built from the Worker's env on first use. One client per
+// (ORIGIN_URL, ORIGIN_KEY_ID): its circuit breaker must outlive a request to be of any use.
+import { createOriginClient, type OriginClient, OriginConfigError } from './client.ts';
+
+export type OriginAccess = { client: OriginClient } | { client: null; reason: string };
+
+const clients = new Map<string, OriginClient>();
+const reportedConfigErrors = new Set<string>();
+
+/** The memoised client, or why there is none (no ORIGIN_URL, or an unusable origin setting). */
+export function originFor(env: Env): OriginAccess {
+  const baseUrl = env.ORIGIN_URL?.trim();
+  if (!baseUrl) return { client: null, reason: 'ORIGIN_URL is not set in this deployment' };
+  const keyId = env.ORIGIN_KEY_ID?.trim() ?? '';
+  const cacheKey = `${baseUrl}\n${keyId}`;
+  const cached = clients.get(cacheKey);
+  if (cached) return { client: cached };
+  try {
+    const client = createOriginClient({ baseUrl, keyId, secret: env.ORIGIN_SECRET ?? '' });
+    clients.set(cacheKey, client);
+    return { client };
+  } catch (error) {
+    if (!(error instanceof OriginConfigError)) throw error;
+    // A deployment mistake, not a request problem: say it once per isolate, then degrade like an outage.
+    if (!reportedConfigErrors.has(error.message)) {
+      reportedConfigErrors.add(error.message);
+      console.error(JSON.stringify({ msg: 'origin misconfigured', error: error.message }));
+    }
+    return { client: null, reason: `the origin setting is unusable (${error.message})` };
+  }
+}

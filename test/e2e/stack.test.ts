@@ -1,0 +1,299 @@
+// End to end: the edge Worker in workerd and the GPU origin as a Node process, talking over real HTTP on
+// loopback ports, with real EfficientNets on both sides (untrained: seeded random weights, so these tests
+// check routing and contracts, not labels). The stack boots once; the outage tests run last because they
+// kill the origin.
+import { Validator } from '@seriousme/openapi-schema-validator';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ApiClientError, createClient, type FetchLike } from '../../shared/client/client.ts';
+import { testPhoto } from '../workerd/images.ts';
+import { CHROMIUM_PATH, chromiumAvailable, launchChromium } from './browser.ts';
+import { classify, type Stack, startStack } from './stack.ts';
+
+/** The edge's breaker defaults (edge/origin/breaker.ts; the edge has no setting for them): opens after
+ * this many consecutive failures and lets a probe through after this cooldown. */
+const BREAKER_FAILURES = 5;
+const BREAKER_COOLDOWN_MS = 10_000;
+/** B7 at 600 px on two shared CPU cores takes seconds; the edge's default 10 s origin budget is for GPUs. */
+const ORIGIN_TIMEOUT_MS = 120_000;
+const BOOT_TIMEOUT_MS = 15 * 60_000;
+/** Edge and origin run the same image; B0 in workerd is deterministic, so its top-1 repeats exactly. */
+const SCORE_TOLERANCE = 1e-6;
+
+/**
+ * globalThis.fetch, adapted only in its types: FetchLike's body is Uint8Array<ArrayBufferLike>, which the
+ * DOM typings of fetch do not accept (they want an ArrayBuffer-backed view). The copy makes it one.
+ */
+const nodeFetch: FetchLike = (url, init) =>
+  globalThis.fetch(url, {
+    ...init,
+    body: init.body === undefined || typeof init.body === 'string' ? init.body : new Uint8Array(init.body),
+  });
+
+let stack: Stack;
+let photo: Uint8Array<ArrayBuffer>;
+/** B0's top-1 probability for the photo, from tier fast; auto runs the same model first. */
+let edgeTop1: number;
+
+beforeAll(async () => {
+  const started = Date.now();
+  [stack, photo] = await Promise.all([
+    startStack({ edgeVars: { ORIGIN_TIMEOUT_MS: String(ORIGIN_TIMEOUT_MS) } }),
+    testPhoto().then((p) => p.bytes),
+  ]);
+  console.log(
+    `[e2e] stack ready in ${((Date.now() - started) / 1000).toFixed(1)} s: edge ${stack.edgeUrl}, origin ${stack.originUrl}`,
+  );
+}, BOOT_TIMEOUT_MS);
+
+afterAll(async () => {
+  await stack?.dispose();
+});
+
+type Body = Record<string, unknown> & {
+  predictions?: { index: number; label: string; score: number }[];
+  edge?: { model: string; top1_score: number };
+};
+
+function expectAnswer(body: Body, model: string, tier: string): void {
+  expect(body.model).toBe(model);
+  expect(body.tier).toBe(tier);
+  expect(body.weights).toBe('untrained');
+  expect(body.predictions).toHaveLength(5);
+  const scores = (body.predictions ?? []).map((p) => p.score);
+  expect([...scores].sort((a, b) => b - a)).toEqual(scores);
+}
+
+describe('tiers', () => {
+  it('fast: edge B0 answers on its own', async () => {
+    const { status, body } = await classify(stack, photo, 'tier=fast');
+    expect(status, JSON.stringify(body)).toBe(200);
+    expectAnswer(body, 'efficientnet-b0', 'fast');
+    expect(body.escalated ?? false).toBe(false);
+    expect(body.degraded ?? false).toBe(false);
+    edgeTop1 = (body as Body).predictions?.[0]?.score ?? Number.NaN;
+    // min_confidence=1 forces escalation only while the top-1 is below 1 (escalation is strictly below).
+    expect(edgeTop1).toBeGreaterThan(0);
+    expect(edgeTop1).toBeLessThan(1);
+  });
+
+  it('balanced: edge B1 answers on its own', async () => {
+    const { status, body } = await classify(stack, photo, 'tier=balanced');
+    expect(status, JSON.stringify(body)).toBe(200);
+    expectAnswer(body, 'efficientnet-b1', 'balanced');
+    expect(body.escalated ?? false).toBe(false);
+    expect(body.degraded ?? false).toBe(false);
+  });
+
+  it('accurate: origin B5 answers', async () => {
+    const { status, body } = await classify(stack, photo, 'tier=accurate');
+    expect(status, JSON.stringify(body)).toBe(200);
+    expectAnswer(body, 'efficientnet-b5', 'accurate');
+    expect(body.degraded ?? false).toBe(false);
+    // No edge compute for accurate: nothing escalated.
+    expect(body.escalated ?? false).toBe(false);
+    expect(body.edge).toBeUndefined();
+  });
+
+  it('max: origin B7 answers', async () => {
+    const { status, body } = await classify(stack, photo, 'tier=max');
+    expect(status, JSON.stringify(body)).toBe(200);
+    expectAnswer(body, 'efficientnet-b7', 'max');
+    expect(body.degraded ?? false).toBe(false);
+    expect(body.edge).toBeUndefined();
+  });
+});
+
+describe('tier auto', () => {
+  it('escalates to origin B5 when the edge top-1 is below min_confidence', async () => {
+    const { status, body } = await classify(stack, photo, 'tier=auto&min_confidence=1');
+    expect(status, JSON.stringify(body)).toBe(200);
+    expectAnswer(body, 'efficientnet-b5', 'auto');
+    expect(body.escalated).toBe(true);
+    expect(body.degraded ?? false).toBe(false);
+    const edge = (body as Body).edge;
+    expect(edge?.model).toBe('efficientnet-b0');
+    expect(Math.abs((edge?.top1_score ?? Number.NaN) - edgeTop1)).toBeLessThanOrEqual(SCORE_TOLERANCE);
+  });
+
+  it('answers from the edge when min_confidence is 0', async () => {
+    const { status, body } = await classify(stack, photo, 'tier=auto&min_confidence=0');
+    expect(status, JSON.stringify(body)).toBe(200);
+    expectAnswer(body, 'efficientnet-b0', 'auto');
+    expect(body.escalated ?? false).toBe(false);
+    expect(body.degraded ?? false).toBe(false);
+    const top1 = (body as Body).predictions?.[0]?.score ?? Number.NaN;
+    expect(Math.abs(top1 - edgeTop1)).toBeLessThanOrEqual(SCORE_TOLERANCE);
+  });
+});
+
+describe('typed client (shared/client) against the stack', () => {
+  const client = () => createClient({ baseUrl: stack.edgeUrl, fetch: nodeFetch });
+
+  it('classifies, lists models and reports health', async () => {
+    const result = await client().classify(photo, 'image/jpeg', { tier: 'fast', top_k: 3 });
+    expect(result.model).toBe('efficientnet-b0');
+    expect(result.predictions).toHaveLength(3);
+    const { models } = await client().models();
+    const ids = models.map((m) => m.id);
+    expect(ids).toEqual(
+      expect.arrayContaining(['efficientnet-b0', 'efficientnet-b1', 'efficientnet-b5', 'efficientnet-b7']),
+    );
+    expect(models.find((m) => m.id === 'efficientnet-b0')?.placement).toBe('edge');
+    expect(models.find((m) => m.id === 'efficientnet-b7')?.placement).toBe('origin');
+    expect(await client().health()).toBe(true);
+  });
+
+  it('throws ApiClientError with the envelope code on a bad request', async () => {
+    const error = await client()
+      .classify(photo, 'image/jpeg', { tier: 'fast', top_k: 99 })
+      .then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+    expect(error).toBeInstanceOf(ApiClientError);
+    const apiError = error as ApiClientError;
+    expect(apiError.status).toBe(400);
+    expect(['invalid_parameter', 'invalid_request']).toContain(apiError.code);
+    expect(apiError.requestId).toMatch(/\S/);
+  });
+});
+
+describe('GET /openapi.json', () => {
+  it('validates against the OpenAPI 3.1 schema, its references resolve and it describes POST /v1/classify', async () => {
+    const response = await fetch(`${stack.edgeUrl}/openapi.json`);
+    expect(response.status).toBe(200);
+    const doc = (await response.json()) as Record<string, unknown> & {
+      paths: Record<string, Record<string, { responses?: Record<string, unknown> }>>;
+    };
+    const validator = new Validator();
+    const result = await validator.validate(doc);
+    expect(result.errors ?? [], JSON.stringify(result.errors)).toEqual([]);
+    expect(result.valid).toBe(true);
+    expect(validator.version).toBe('3.1');
+    expect(doc.paths['/v1/classify']?.post?.responses?.['200']).toBeDefined();
+    // The schema does not check that local $refs point somewhere; a dangling one breaks every generator.
+    for (const ref of collectRefs(doc))
+      expect(resolvePointer(doc, ref), `$ref ${ref} resolves`).toBeDefined();
+  });
+});
+
+describe('demo page in headless Chromium', () => {
+  it.skipIf(!chromiumAvailable)(
+    'classifies a chosen JPEG with tier fast and shows the result',
+    async () => {
+      const browser = await launchChromium();
+      try {
+        const page = await browser.context.newPage();
+        await page.goto(`${stack.edgeUrl}/`);
+        await page.setInputFiles('#image', {
+          name: 'photo.jpg',
+          mimeType: 'image/jpeg',
+          buffer: Buffer.from(photo),
+        });
+        await page.selectOption('#tier', 'fast');
+        await page.click('#submit');
+        await page.locator('#result').waitFor({ state: 'visible', timeout: 60_000 });
+        expect(await page.locator('#predictions tr').count()).toBe(5);
+        expect(await page.locator('#model').textContent()).toBe('efficientnet-b0');
+        expect(await page.locator('#tier-used').textContent()).toBe('fast');
+        expect(await page.locator('#weights-warning').isVisible()).toBe(true);
+        expect(await page.locator('#error').isVisible()).toBe(false);
+      } finally {
+        await browser.close();
+      }
+    },
+    120_000,
+  );
+  if (!chromiumAvailable) console.log(`[e2e] ${CHROMIUM_PATH} is absent: the demo page test is skipped`);
+});
+
+// Last: these kill the origin and bring it back.
+describe('origin outage', () => {
+  it('auto degrades to the edge answer, max answers 503 with Retry-After, accurate degrades on request', async () => {
+    await stack.killOrigin();
+
+    const auto = await classify(stack, photo, 'tier=auto&min_confidence=1');
+    expect(auto.status, JSON.stringify(auto.body)).toBe(200);
+    expectAnswer(auto.body, 'efficientnet-b0', 'auto');
+    expect(auto.body.degraded).toBe(true);
+    expect(auto.body.escalated ?? false).toBe(false);
+    expect(auto.body.degraded_reason).toEqual(expect.any(String));
+
+    const max = await classify(stack, photo, 'tier=max');
+    expect(max.status, JSON.stringify(max.body)).toBe(503);
+    expect((max.body.error as { code?: string } | undefined)?.code).toBe('origin_unavailable');
+    expect(Number(max.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+
+    const accurate = await classify(stack, photo, 'tier=accurate&allow_degraded=true');
+    expect(accurate.status, JSON.stringify(accurate.body)).toBe(200);
+    expect(accurate.body.degraded).toBe(true);
+    expect(accurate.body.model).toBe('efficientnet-b1');
+
+    const viaClient = await createClient({ baseUrl: stack.edgeUrl, fetch: nodeFetch })
+      .classify(photo, 'image/jpeg', { tier: 'max' })
+      .then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+    expect(viaClient).toBeInstanceOf(ApiClientError);
+    expect((viaClient as ApiClientError).code).toBe('origin_unavailable');
+    expect((viaClient as ApiClientError).retryAfterSeconds).toBeGreaterThanOrEqual(1);
+  }, 60_000);
+
+  it(
+    'opens the breaker after repeated failures and closes it once the restarted origin answers',
+    async () => {
+      // Failures so far in this isolate: 3 from the test above; a few more make sure the breaker is open.
+      let reason: unknown;
+      for (let i = 0; i < BREAKER_FAILURES + 1; i++) {
+        const { status, body } = await classify(stack, photo, 'tier=auto&min_confidence=1');
+        expect(status, JSON.stringify(body)).toBe(200);
+        expect(body.degraded).toBe(true);
+        reason = body.degraded_reason;
+      }
+      // An open breaker fails fast without calling the origin, and says so.
+      expect(reason).toBe('origin_circuit_open');
+
+      await stack.startOrigin();
+      // After the cooldown a half-open probe reaches the origin, succeeds and closes the breaker.
+      const deadline = Date.now() + BREAKER_COOLDOWN_MS + 30_000;
+      let last: Awaited<ReturnType<typeof classify>> | undefined;
+      while (Date.now() < deadline) {
+        last = await classify(stack, photo, 'tier=auto&min_confidence=1');
+        if (last.body.escalated === true) break;
+        await new Promise((resolve) => setTimeout(resolve, 500));
+      }
+      expect(last?.status, JSON.stringify(last?.body)).toBe(200);
+      expect(last?.body.escalated, JSON.stringify(last?.body)).toBe(true);
+      expect(last?.body.model).toBe('efficientnet-b5');
+      expect(last?.body.degraded ?? false).toBe(false);
+      // Closed again: the next request escalates too.
+      const next = await classify(stack, photo, 'tier=auto&min_confidence=1');
+      expect(next.body.escalated).toBe(true);
+    },
+    6 * 60_000,
+  );
+});
+
+function collectRefs(value: unknown, into: string[] = []): string[] {
+  if (Array.isArray(value)) for (const item of value) collectRefs(item, into);
+  else if (value && typeof value === 'object') {
+    for (const [key, item] of Object.entries(value)) {
+      if (key === '$ref' && typeof item === 'string') into.push(item);
+      else collectRefs(item, into);
+    }
+  }
+  return into;
+}
+
+/** Resolves a local JSON pointer ("#/components/schemas/X"); undefined when it points nowhere. */
+function resolvePointer(doc: unknown, ref: string): unknown {
+  if (!ref.startsWith('#/')) return undefined;
+  let node: unknown = doc;
+  for (const raw of ref.slice(2).split('/')) {
+    const key = raw.replace(/~1/g, '/').replace(/~0/g, '~');
+    if (!node || typeof node !== 'object' || !(key in node)) return undefined;
+    node = (node as Record<string, unknown>)[key];
+  }
+  return node;
+}

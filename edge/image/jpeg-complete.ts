@@ -13,7 +13,10 @@ export function assertJpegComplete(bytes: Uint8Array): void {
   for (let i = bytes.length - 2; i > scanStart; i--) {
     if (bytes[i] === 0xff && bytes[i + 1] === EOI) return;
   }
-  throw new ImageError('invalid_image', 'the JPEG is truncated: its data ends before the end-of-image marker');
+  throw new ImageError(
+    'invalid_image',
+    'the JPEG is truncated: its data ends before the end-of-image marker',
+  );
 }
 
 function firstScanOffset(bytes: Uint8Array): number {

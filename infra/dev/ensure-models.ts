@@ -23,9 +23,14 @@ export type WeightsPreference = 'auto' | 'pretrained' | 'random';
 
 const HUB_PROBE_TIMEOUT_MS = 4000;
 
-export async function hubReachable(endpoint = process.env.HF_ENDPOINT ?? 'https://huggingface.co'): Promise<boolean> {
+export async function hubReachable(
+  endpoint = process.env.HF_ENDPOINT ?? 'https://huggingface.co',
+): Promise<boolean> {
   try {
-    const response = await fetch(endpoint, { method: 'HEAD', signal: AbortSignal.timeout(HUB_PROBE_TIMEOUT_MS) });
+    const response = await fetch(endpoint, {
+      method: 'HEAD',
+      signal: AbortSignal.timeout(HUB_PROBE_TIMEOUT_MS),
+    });
     return response.status < 500;
   } catch {
     return false;
@@ -43,25 +48,35 @@ export async function ensureModels(
   if (missing.length > 0) {
     const pretrained = preference === 'pretrained' || (preference === 'auto' && (await hubReachable()));
     if (!pretrained) {
-      log('the model hub is unreachable (or MODELS_WEIGHTS=random): building UNTRAINED models with seeded random weights');
+      log(
+        'the model hub is unreachable (or MODELS_WEIGHTS=random): building UNTRAINED models with seeded random weights',
+      );
     }
     // Largest first, so the two lanes finish at about the same time.
     const queue = [...missing].sort((a, b) => CATALOG[b.id].resolution - CATALOG[a.id].resolution);
     const lane = async () => {
-      for (let next = queue.shift(); next; next = queue.shift()) await buildOne(modelsDir, next, pretrained, log);
+      for (let next = queue.shift(); next; next = queue.shift())
+        await buildOne(modelsDir, next, pretrained, log);
     };
     await Promise.all([lane(), lane()]);
   }
   return Promise.all(
     wanted.map(async (m) => {
       const dir = path.join(modelsDir, m.id);
-      const meta = JSON.parse(await readFile(path.join(dir, 'model.json'), 'utf8')) as { weights: ModelStatus['weights'] };
+      const meta = JSON.parse(await readFile(path.join(dir, 'model.json'), 'utf8')) as {
+        weights: ModelStatus['weights'];
+      };
       return { id: m.id, dir, weights: meta.weights };
     }),
   );
 }
 
-function buildOne(modelsDir: string, model: WantedModel, pretrained: boolean, log: (line: string) => void): Promise<void> {
+function buildOne(
+  modelsDir: string,
+  model: WantedModel,
+  pretrained: boolean,
+  log: (line: string) => void,
+): Promise<void> {
   const entry = CATALOG[model.id];
   const args = ['infra/models/cli.ts', 'build', entry.variant, '--out', modelsDir];
   if (pretrained) args.push('--weights', `hf:${entry.pretrainedRepo}`);

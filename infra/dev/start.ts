@@ -43,7 +43,8 @@ function weightsPreference(): WeightsPreference {
 async function waitForReady(url: string, child: ChildProcess, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`the origin exited (code ${child.exitCode}) before it was ready`);
+    if (child.exitCode !== null)
+      throw new Error(`the origin exited (code ${child.exitCode}) before it was ready`);
     const ok = await fetch(url).then(
       (r) => r.status === 200,
       () => false,

@@ -15,8 +15,8 @@ import { isVariant, type Variant } from '../../shared/efficientnet/variants.ts';
 import { readSafetensors } from '../../shared/onnx/safetensors.ts';
 import { FetchError, fetchPretrained } from './fetch.ts';
 import { stderrProgress } from './fetch-progress.ts';
-import { normaliseUntrainedLogits } from './logit-scale.ts';
 import { type WrittenFile, writeChunks, writeDirectoryAtomically } from './files.ts';
+import { normaliseUntrainedLogits } from './logit-scale.ts';
 
 export const REPO_ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
 export const DEFAULT_OUT_DIR = join(REPO_ROOT, 'models');
@@ -173,7 +173,8 @@ export async function buildModelFiles(options: BuildOptions): Promise<{ dir: str
     ...(split ? { externalDataLocation: DATA_FILE } : {}),
   };
   const prepared = prepareWeights(config, weights.input);
-  if (weights.input.kind === 'random') await normaliseUntrainedLogits(prepared, exportOptions, weights.input.seed);
+  if (weights.input.kind === 'random')
+    await normaliseUntrainedLogits(prepared, exportOptions, weights.input.seed);
   const exported = encodePrepared(prepared, exportOptions);
   const dir = join(outDir, id);
   try {

@@ -3,7 +3,12 @@
 // answer would claim certainty, and no confidence-based escalation could ever trigger. One forward pass in
 // onnxruntime-node at the native resolution measures the spread; the classifier is then scaled to hit it.
 import * as ort from 'onnxruntime-node';
-import { encodePrepared, type ExportOptions, type PreparedWeights, scaleLogits } from '../../shared/efficientnet/export.ts';
+import {
+  type ExportOptions,
+  encodePrepared,
+  type PreparedWeights,
+  scaleLogits,
+} from '../../shared/efficientnet/export.ts';
 import { prng } from '../../shared/efficientnet/random.ts';
 import { concatChunks } from '../../shared/onnx/protobuf.ts';
 
@@ -11,7 +16,11 @@ import { concatChunks } from '../../shared/onnx/protobuf.ts';
 export const UNTRAINED_LOGIT_STD = 2;
 const NOISE_IMAGES = 2;
 
-export async function measureLogitStd(prepared: PreparedWeights, options: ExportOptions, seed: number): Promise<number> {
+export async function measureLogitStd(
+  prepared: PreparedWeights,
+  options: ExportOptions,
+  seed: number,
+): Promise<number> {
   const inline = encodePrepared(prepared, { ...options, fp16: false, externalDataLocation: undefined });
   const session = await ort.InferenceSession.create(concatChunks(inline.encoded.graphChunks), {
     intraOpNumThreads: 0,
@@ -20,8 +29,13 @@ export async function measureLogitStd(prepared: PreparedWeights, options: Export
     const r = options.config.resolution;
     const next = prng(seed ^ 0x5eed);
     // Unit-variance noise, like normalised pixels.
-    const input = Float32Array.from({ length: NOISE_IMAGES * 3 * r * r }, () => (2 * next() - 1) * Math.sqrt(3));
-    const feeds = { [session.inputNames[0] ?? 'input']: new ort.Tensor('float32', input, [NOISE_IMAGES, 3, r, r]) };
+    const input = Float32Array.from(
+      { length: NOISE_IMAGES * 3 * r * r },
+      () => (2 * next() - 1) * Math.sqrt(3),
+    );
+    const feeds = {
+      [session.inputNames[0] ?? 'input']: new ort.Tensor('float32', input, [NOISE_IMAGES, 3, r, r]),
+    };
     const output = (await session.run(feeds))[session.outputNames[0] ?? 'logits'];
     const logits = output?.data as Float32Array;
     let sum = 0;

@@ -12,7 +12,10 @@ const fractionFromText = z.preprocess(
   (v) => (typeof v === 'string' && v.trim() !== '' ? Number(v) : v),
   z.number().min(0).max(1),
 );
-const boolFromText = z.preprocess((v) => (v === 'true' || v === '1' ? true : v === 'false' || v === '0' ? false : v), z.boolean());
+const boolFromText = z.preprocess(
+  (v) => (v === 'true' || v === '1' ? true : v === 'false' || v === '0' ? false : v),
+  z.boolean(),
+);
 
 export const ClassifyParamsSchema = z
   .object({
@@ -62,7 +65,9 @@ export const ClassifyResponseSchema = z
     request_id: z.string(),
     model: z.string().describe('The model that produced the predictions.'),
     tier: z.enum(TIERS),
-    weights: WeightsStatusSchema.describe('"untrained" means seeded random weights: predictions are meaningless.'),
+    weights: WeightsStatusSchema.describe(
+      '"untrained" means seeded random weights: predictions are meaningless.',
+    ),
     predictions: z.array(PredictionSchema),
     timings_ms: TimingsSchema,
     escalated: z.boolean().optional().describe('True when the origin answered after the edge ran.'),

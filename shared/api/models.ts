@@ -13,7 +13,9 @@ export const ModelInfoSchema = z
   })
   .meta({ id: 'ModelInfo' });
 
-export const ModelsResponseSchema = z.object({ models: z.array(ModelInfoSchema) }).meta({ id: 'ModelsResponse' });
+export const ModelsResponseSchema = z
+  .object({ models: z.array(ModelInfoSchema) })
+  .meta({ id: 'ModelsResponse' });
 
 export type ModelInfo = z.infer<typeof ModelInfoSchema>;
 export type ModelsResponse = z.infer<typeof ModelsResponseSchema>;

@@ -110,7 +110,10 @@ export function preprocessFor(variant: Variant, source: WeightSource): Preproces
     }
     case 'timm': {
       const evalSize = TIMM_EVAL[variant];
-      if (!evalSize) throw new CatalogError(`timm publishes no efficientnet_${variant} weights; use tf_efficientnet_${variant}`);
+      if (!evalSize)
+        throw new CatalogError(
+          `timm publishes no efficientnet_${variant} weights; use tf_efficientnet_${variant}`,
+        );
       return {
         cropSize: evalSize.size,
         resizeShorterSide: Math.floor(evalSize.size / evalSize.cropPct),
@@ -121,7 +124,13 @@ export function preprocessFor(variant: Variant, source: WeightSource): Preproces
     }
     case 'torchvision': {
       const { crop, resize } = TORCHVISION_EVAL[variant];
-      return { cropSize: crop, resizeShorterSide: resize, interpolation: 'bicubic', mean: IMAGENET_MEAN, std: IMAGENET_STD };
+      return {
+        cropSize: crop,
+        resizeShorterSide: resize,
+        interpolation: 'bicubic',
+        mean: IMAGENET_MEAN,
+        std: IMAGENET_STD,
+      };
     }
   }
 }

@@ -11,7 +11,7 @@ export interface FetchResponseLike {
 }
 export type FetchLike = (
   url: string,
-  init: { method: string; headers: Record<string, string>; body?: Uint8Array | string },
+  init: { method: string; headers: Record<string, string>; body?: Uint8Array<ArrayBuffer> | string },
 ) => Promise<FetchResponseLike>;
 
 export interface ClientOptions {
@@ -38,14 +38,20 @@ export class ApiClientError extends Error {
 }
 
 export interface ClassifierClient {
-  classify(image: Uint8Array, contentType: ImageContentType, params?: Partial<ClassifyParams>): Promise<ClassifyResponse>;
+  classify(
+    image: Uint8Array<ArrayBuffer>,
+    contentType: ImageContentType,
+    params?: Partial<ClassifyParams>,
+  ): Promise<ClassifyResponse>;
   models(): Promise<ModelsResponse>;
   health(): Promise<boolean>;
 }
 
 export function createClient(options: ClientOptions): ClassifierClient {
   const base = options.baseUrl.replace(/\/+$/, '');
-  const authHeaders: Record<string, string> = options.apiKey ? { authorization: `Bearer ${options.apiKey}` } : {};
+  const authHeaders: Record<string, string> = options.apiKey
+    ? { authorization: `Bearer ${options.apiKey}` }
+    : {};
 
   async function call<T>(schema: z.ZodType<T>, path: string, init: Parameters<FetchLike>[1]): Promise<T> {
     const response = await options.fetch(`${base}${path}`, init);
@@ -96,7 +102,11 @@ function errorFrom(response: FetchResponseLike, body: unknown): ApiClientError {
   const retryAfterSeconds = Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter : undefined;
   const envelope = ErrorEnvelopeSchema.safeParse(body);
   if (!envelope.success) {
-    return new ApiClientError(response.status, 'unknown', `HTTP ${response.status} without an error envelope`);
+    return new ApiClientError(
+      response.status,
+      'unknown',
+      `HTTP ${response.status} without an error envelope`,
+    );
   }
   const { code, message, request_id }: ErrorEnvelope['error'] = envelope.data.error;
   return new ApiClientError(response.status, code, message, request_id, retryAfterSeconds);

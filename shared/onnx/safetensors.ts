@@ -65,7 +65,9 @@ export function readSafetensors(file: Uint8Array): Map<string, SafeTensor> {
   }
   let header: Record<string, HeaderEntry>;
   try {
-    header = JSON.parse(new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(file.subarray(8, 8 + headerLength)));
+    header = JSON.parse(
+      new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(file.subarray(8, 8 + headerLength)),
+    );
   } catch (err) {
     throw new SafetensorsError(`header is not valid JSON: ${(err as Error).message}`);
   }

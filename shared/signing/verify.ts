@@ -2,10 +2,10 @@ import {
   canonicalString,
   encodeText,
   fromHex,
-  ownBuffer,
   type HmacKey,
   importHmacKey,
   isSafeField,
+  ownBuffer,
   SIGNATURE_HEADERS,
   sha256Hex,
 } from './canonical.ts';

@@ -4,7 +4,7 @@
 // kill the origin.
 import { Validator } from '@seriousme/openapi-schema-validator';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ApiClientError, createClient, type FetchLike } from '../../shared/client/client.ts';
+import { ApiClientError, createClient } from '../../shared/client/client.ts';
 import { testPhoto } from '../workerd/images.ts';
 import { CHROMIUM_PATH, chromiumAvailable, launchChromium } from './browser.ts';
 import { classify, type Stack, startStack } from './stack.ts';
@@ -18,16 +18,6 @@ const ORIGIN_TIMEOUT_MS = 120_000;
 const BOOT_TIMEOUT_MS = 15 * 60_000;
 /** Edge and origin run the same image; B0 in workerd is deterministic, so its top-1 repeats exactly. */
 const SCORE_TOLERANCE = 1e-6;
-
-/**
- * globalThis.fetch, adapted only in its types: FetchLike's body is Uint8Array<ArrayBufferLike>, which the
- * DOM typings of fetch do not accept (they want an ArrayBuffer-backed view). The copy makes it one.
- */
-const nodeFetch: FetchLike = (url, init) =>
-  globalThis.fetch(url, {
-    ...init,
-    body: init.body === undefined || typeof init.body === 'string' ? init.body : new Uint8Array(init.body),
-  });
 
 let stack: Stack;
 let photo: Uint8Array<ArrayBuffer>;
@@ -127,7 +117,7 @@ describe('tier auto', () => {
 });
 
 describe('typed client (shared/client) against the stack', () => {
-  const client = () => createClient({ baseUrl: stack.edgeUrl, fetch: nodeFetch });
+  const client = () => createClient({ baseUrl: stack.edgeUrl, fetch: globalThis.fetch });
 
   it('classifies, lists models and reports health', async () => {
     const result = await client().classify(photo, 'image/jpeg', { tier: 'fast', top_k: 3 });
@@ -229,7 +219,7 @@ describe('origin outage', () => {
     expect(accurate.body.degraded).toBe(true);
     expect(accurate.body.model).toBe('efficientnet-b1');
 
-    const viaClient = await createClient({ baseUrl: stack.edgeUrl, fetch: nodeFetch })
+    const viaClient = await createClient({ baseUrl: stack.edgeUrl, fetch: globalThis.fetch })
       .classify(photo, 'image/jpeg', { tier: 'max' })
       .then(
         () => undefined,

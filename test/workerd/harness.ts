@@ -1,22 +1,15 @@
 // Boots the real Worker (edge/index.ts) in workerd through wrangler's unstable_startWorker, with its R2
-// bucket (and optionally a KV namespace) filled beforehand.
-//
-// Filling local storage: wrangler keeps local R2/KV under <persist>/v3/<kind>/<bucket or namespace id>,
-// and `wrangler r2 object put --local` writes there through a throwaway Miniflare instance. We do the same
-// directly with Miniflare's API (getR2Bucket / getKVNamespace on the same persist root, then dispose),
-// which takes ~1 s instead of one wrangler process per object. The started Worker then reads the files.
+// bucket (and optionally a KV namespace) filled beforehand by infra/dev/local-r2.ts, as `npm start` does.
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { Miniflare } from 'miniflare';
 import { unstable_startWorker } from 'wrangler';
+import { API_KEYS_KV_ID, fillLocalStorage } from '../../infra/dev/local-r2.ts';
 
 export const REPO_ROOT = path.resolve(import.meta.dirname, '../..');
 const WRANGLER_TOML = path.join(REPO_ROOT, 'wrangler.toml');
-/** Must match bucket_name in wrangler.toml: local R2 is keyed by it. */
-export const MODELS_BUCKET = 'edge-classifier-models';
 
 /** A model directory as the factory writes it: model.json, model.onnx and, when split, model.onnx.data. */
 export interface ModelFiles {
@@ -60,13 +53,12 @@ export interface BootedWorker {
   dispose(): Promise<void>;
 }
 
-const KV_NAMESPACE_ID = 'api-keys-local';
 
 export async function bootWorker(options: BootOptions = {}): Promise<BootedWorker> {
   process.env.CLOUDFLARE_CF_FETCH_ENABLED = 'false';
   process.env.WRANGLER_SEND_METRICS = 'false';
   const persist = await mkdtemp(path.join(tmpdir(), 'edge-workerd-'));
-  await fillLocalStorage(persist, options);
+  await fillLocalStorage(persist, { ...(options.models ? { models: options.models } : {}), ...(options.kvKeys ? { kvKeys: options.kvKeys } : {}) });
 
   const bindings: Record<
     string,
@@ -74,7 +66,7 @@ export async function bootWorker(options: BootOptions = {}): Promise<BootedWorke
   > = {};
   for (const [name, value] of Object.entries(options.vars ?? {}))
     bindings[name] = { type: 'plain_text', value };
-  if (options.kvKeys) bindings.API_KEYS_KV = { type: 'kv_namespace', id: KV_NAMESPACE_ID };
+  if (options.kvKeys) bindings.API_KEYS_KV = { type: 'kv_namespace', id: API_KEYS_KV_ID };
 
   const captured: string[] = [];
   const restore = captureConsole(captured);
@@ -122,32 +114,6 @@ export async function bootWorker(options: BootOptions = {}): Promise<BootedWorke
       }
     },
   };
-}
-
-async function fillLocalStorage(persist: string, options: BootOptions): Promise<void> {
-  if (!options.models?.length && !options.kvKeys) return;
-  const mf = new Miniflare({
-    modules: true,
-    script: 'export default { fetch() { return new Response(null, { status: 404 }); } }',
-    defaultPersistRoot: path.join(persist, 'v3'),
-    r2Buckets: { MODELS: MODELS_BUCKET },
-    kvNamespaces: { KEYS: KV_NAMESPACE_ID },
-  });
-  try {
-    const bucket = await mf.getR2Bucket('MODELS');
-    for (const model of options.models ?? []) {
-      const manifest = JSON.parse(await readFile(path.join(model.dir, 'model.json'), 'utf8')) as {
-        files?: { name: string }[];
-      };
-      const names = new Set(['model.json', ...(manifest.files ?? []).map((file) => file.name)]);
-      for (const name of names)
-        await bucket.put(`${model.id}/${name}`, new Uint8Array(await readFile(path.join(model.dir, name))));
-    }
-    const kv = await mf.getKVNamespace('KEYS');
-    for (const key of options.kvKeys ?? []) await kv.put(key, 'test');
-  } finally {
-    await mf.dispose();
-  }
 }
 
 // workerd's console output reaches Node through wrangler's logger, i.e. console.* of this process.

@@ -53,12 +53,14 @@ export interface BootedWorker {
   dispose(): Promise<void>;
 }
 
-
 export async function bootWorker(options: BootOptions = {}): Promise<BootedWorker> {
   process.env.CLOUDFLARE_CF_FETCH_ENABLED = 'false';
   process.env.WRANGLER_SEND_METRICS = 'false';
   const persist = await mkdtemp(path.join(tmpdir(), 'edge-workerd-'));
-  await fillLocalStorage(persist, { ...(options.models ? { models: options.models } : {}), ...(options.kvKeys ? { kvKeys: options.kvKeys } : {}) });
+  await fillLocalStorage(persist, {
+    ...(options.models ? { models: options.models } : {}),
+    ...(options.kvKeys ? { kvKeys: options.kvKeys } : {}),
+  });
 
   const bindings: Record<
     string,

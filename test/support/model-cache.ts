@@ -1,0 +1,89 @@
+// Factory-built test models, built once and cached under models/.test-cache/<hash of the factory sources>
+// <suffix>/, so repeated runs (and test files running in parallel) share one build. A lock directory keeps
+// two processes from building at once; builds for older factory sources are removed once a new one lands.
+import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { type BuildOptions, buildModelFiles, REPO_ROOT } from '../../infra/models/build.ts';
+
+const FACTORY_SOURCES = ['shared/efficientnet', 'shared/onnx', 'infra/models'];
+const CACHE_ROOT = path.join(REPO_ROOT, 'models', '.test-cache');
+const LOCK_STALE_MS = 15 * 60_000;
+
+export interface CachedBuild {
+  /** Distinguishes sets of models built from the same factory sources, e.g. ".origin"; "" for the edge set. */
+  suffix: string;
+  builds: readonly Omit<BuildOptions, 'outDir'>[];
+  log?: (line: string) => void;
+}
+
+/** The folder holding every model of `set`, building them first when the cache lacks them. */
+export async function cachedModels(set: CachedBuild): Promise<string> {
+  const dir = path.join(CACHE_ROOT, `${await factoryHash()}${set.suffix}`);
+  const ready = path.join(dir, 'READY');
+  if (!existsSync(ready)) await buildLocked(dir, ready, set);
+  return dir;
+}
+
+async function buildLocked(dir: string, ready: string, set: CachedBuild): Promise<void> {
+  const lock = `${dir}.lock`;
+  await mkdir(CACHE_ROOT, { recursive: true });
+  for (;;) {
+    try {
+      await mkdir(lock);
+      break;
+    } catch {
+      if (existsSync(ready)) return;
+      const since = await stat(lock).then(
+        (s) => s.mtimeMs,
+        () => Date.now(),
+      );
+      if (Date.now() - since > LOCK_STALE_MS) await rm(lock, { recursive: true, force: true });
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+  }
+  try {
+    if (existsSync(ready)) return;
+    const staging = `${dir}.building`;
+    await rm(staging, { recursive: true, force: true });
+    for (const build of set.builds) {
+      const started = Date.now();
+      const { meta } = await buildModelFiles({ ...build, outDir: staging });
+      set.log?.(
+        `[test models] built ${meta.id} (${meta.weights}) in ${((Date.now() - started) / 1000).toFixed(1)} s`,
+      );
+    }
+    await rm(dir, { recursive: true, force: true });
+    await rename(staging, dir);
+    await writeFile(ready, new Date().toISOString());
+    await removeStaleBuilds(dir, set.suffix);
+  } finally {
+    await rm(lock, { recursive: true, force: true });
+  }
+}
+
+// Builds of the same set for older factory sources are dead weight (50-330 MB each).
+async function removeStaleBuilds(current: string, suffix: string): Promise<void> {
+  const entries = await readdir(CACHE_ROOT);
+  for (const name of entries) {
+    const full = path.join(CACHE_ROOT, name);
+    const sameSet = suffix ? name.endsWith(suffix) : !name.includes('.');
+    if (full === current || !sameSet || entries.includes(`${name}.lock`)) continue;
+    await rm(full, { recursive: true, force: true });
+  }
+}
+
+async function factoryHash(): Promise<string> {
+  const hash = createHash('sha256');
+  for (const folder of FACTORY_SOURCES) {
+    const root = path.join(REPO_ROOT, folder);
+    if (!existsSync(root)) continue;
+    const names = (await readdir(root, { recursive: true })).filter((name) => name.endsWith('.ts')).sort();
+    for (const name of names) {
+      hash.update(`${folder}/${name}\0`);
+      hash.update(await readFile(path.join(root, name)));
+    }
+  }
+  return hash.digest('hex').slice(0, 16);
+}

@@ -13,11 +13,11 @@ import {
   ORIGIN_MAX_MODEL,
 } from '../../shared/policy/escalation.ts';
 import type { Tier } from '../../shared/policy/tiers.ts';
+import { softmax, topK } from '../../shared/scores/ranking.ts';
 import { ApiError } from '../http/api-error.ts';
 import type { AppEnv } from '../http/env.ts';
 import type { DecodeLimits } from '../image/decode.ts';
 import type { Preparer } from '../image/preprocess-pool.ts';
-import { softmax, topK } from '../inference/top-k.ts';
 import type { ModelRegistry, ServedModel } from '../models/registry.ts';
 import { asApiError } from './batch-errors.ts';
 import { DEADLINE_HEADER, deadlineFrom } from './deadline.ts';

@@ -1,5 +1,6 @@
 import * as ort from 'onnxruntime-node';
 import { preprocess, type RgbImage } from '../../shared/preprocess/index.ts';
+import { softmax, topK } from '../../shared/scores/ranking.ts';
 import type { EvalModel } from './catalog.ts';
 
 // One catalogued ONNX classifier on onnxruntime-node (CPU), reduced to what the cascade needs.
@@ -17,36 +18,13 @@ export interface Classifier {
   close(): Promise<void>;
 }
 
-function softmax(values: Float32Array): Float64Array {
-  let max = Number.NEGATIVE_INFINITY;
-  for (const v of values) if (v > max) max = v;
-  const out = new Float64Array(values.length);
-  let sum = 0;
-  for (let i = 0; i < values.length; i++) {
-    out[i] = Math.exp((values[i] as number) - max);
-    sum += out[i] as number;
-  }
-  for (let i = 0; i < out.length; i++) out[i] = (out[i] as number) / sum;
-  return out;
-}
-
 /** Ranks the class outputs (those at or after labelOffset) and returns ImageNet-numbered indices. */
 export function rank(scores: Float32Array, model: Pick<EvalModel, 'output' | 'labelOffset'>): Prediction {
   const probabilities = model.output === 'logits' ? softmax(scores) : Float64Array.from(scores);
-  const classes = probabilities.length - model.labelOffset;
-  if (classes < 1)
+  if (probabilities.length <= model.labelOffset)
     throw new Error(`model output has ${probabilities.length} values, fewer than its label offset`);
-  const top: number[] = [];
-  for (let c = 0; c < classes; c++) {
-    const p = probabilities[c + model.labelOffset] as number;
-    let at = top.length;
-    while (at > 0 && p > (probabilities[(top[at - 1] as number) + model.labelOffset] as number)) at--;
-    if (at < 5) {
-      top.splice(at, 0, c);
-      if (top.length > 5) top.pop();
-    }
-  }
-  return { top5: top, confidence: probabilities[(top[0] as number) + model.labelOffset] as number };
+  const top = topK(probabilities, 5, model.labelOffset);
+  return { top5: top.map((t) => t.index - model.labelOffset), confidence: top[0]?.score ?? 0 };
 }
 
 export async function openClassifier(model: EvalModel, threads: number): Promise<Classifier> {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { softmax, topPredictions } from '../../edge/classify/predictions.ts';
+import { topPredictions } from '../../edge/classify/predictions.ts';
 import { imagenetLabel } from '../../shared/catalog/labels.ts';
+import { softmax } from '../../shared/scores/ranking.ts';
 
 function seededLogits(n: number, scale: number, seed: number): Float32Array {
   let state = seed;

@@ -1,4 +1,5 @@
 import { PUBLISHED_SCALING, VARIANTS, type Variant } from '../efficientnet/variants.ts';
+import type { PreprocessSpec } from '../preprocess/spec.ts';
 
 // The served models and, per weight source, the exact preprocessing those weights were trained with.
 
@@ -8,14 +9,6 @@ export type ModelId = `efficientnet-${Variant}`;
 /** Where the weights came from; it decides padding, BatchNorm eps and preprocessing. */
 export const WEIGHT_SOURCES = ['random', 'tf', 'tf_ap', 'timm', 'torchvision'] as const;
 export type WeightSource = (typeof WEIGHT_SOURCES)[number];
-
-export interface PreprocessSpec {
-  cropSize: number;
-  resizeShorterSide: number;
-  interpolation: 'bilinear' | 'bicubic';
-  mean: readonly [number, number, number];
-  std: readonly [number, number, number];
-}
 
 export type Placement = 'edge' | 'origin';
 

@@ -2,13 +2,9 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { describeIssues } from '../../shared/api/errors.ts';
-import {
-  type PreprocessSpec,
-  preprocessFor,
-  WEIGHT_SOURCES,
-  type WeightSource,
-} from '../../shared/catalog/models.ts';
+import { preprocessFor, WEIGHT_SOURCES, type WeightSource } from '../../shared/catalog/models.ts';
 import { isVariant, type Variant } from '../../shared/efficientnet/variants.ts';
+import type { PreprocessSpec } from '../../shared/preprocess/index.ts';
 
 // model.json as written by the model factory (infra/models): only the fields the origin needs.
 const ManifestSchema = z.object({

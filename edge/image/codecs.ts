@@ -5,6 +5,7 @@ import pngWasm from '@jsquash/png/codec/pkg/squoosh_png_bg.wasm';
 import { decode as decodePngWith, init as initPng } from '@jsquash/png/decode.js';
 import webpWasm from '@jsquash/webp/codec/dec/webp_dec.wasm';
 import decodeWebpWith, { init as initWebp } from '@jsquash/webp/decode.js';
+import './image-data-shim.ts';
 import type { ImageType } from './sniff.ts';
 
 // WASM builds of libjpeg-turbo (MozJPEG), the Rust png crate and libwebp, chosen by measurement in workerd
@@ -19,16 +20,6 @@ export interface RgbaPixels {
 }
 
 type Decoder = (bytes: Uint8Array) => Promise<RgbaPixels>;
-
-// jsquash's emscripten glue builds its result with `new ImageData(...)`; workerd has no ImageData.
-const scope = globalThis as { ImageData?: unknown };
-scope.ImageData ??= class {
-  constructor(
-    readonly data: Uint8ClampedArray,
-    readonly width: number,
-    readonly height: number,
-  ) {}
-};
 
 function exactBuffer(bytes: Uint8Array): ArrayBuffer {
   const whole = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength;

@@ -3,6 +3,7 @@ import { createRequire } from 'node:module';
 import decodeJpegWith, { init as initJpeg } from '@jsquash/jpeg/decode.js';
 import { decode as decodePngWith, init as initPng } from '@jsquash/png/decode.js';
 import decodeWebpWith, { init as initWebp } from '@jsquash/webp/decode.js';
+import '../../edge/image/image-data-shim.ts';
 import { applyOrientation } from '../../edge/image/orient.ts';
 import { probeImage } from '../../edge/image/probe.ts';
 import type { RgbImage } from '../../shared/preprocess/spec.ts';
@@ -21,16 +22,6 @@ const wasm = (
   globalThis as unknown as { WebAssembly: { compile(bytes: Uint8Array): Promise<WebAssembly.Module> } }
 ).WebAssembly;
 const compile = async (specifier: string) => wasm.compile(await readFile(require.resolve(specifier)));
-
-// jsquash's glue builds results with `new ImageData(...)`, which Node lacks (as workerd does).
-const scope = globalThis as { ImageData?: unknown };
-scope.ImageData ??= class {
-  constructor(
-    readonly data: Uint8ClampedArray,
-    readonly width: number,
-    readonly height: number,
-  ) {}
-};
 
 let ready: Promise<unknown> | undefined;
 function initCodecs(): Promise<unknown> {

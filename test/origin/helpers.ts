@@ -1,22 +1,34 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import sharp from 'sharp';
 import { parseConfig } from '../../gpu-origin/config/config.ts';
 import { type OriginServer, startOrigin } from '../../gpu-origin/server.ts';
-import { buildModelFiles } from '../../infra/models/build.ts';
 import type { Variant } from '../../shared/efficientnet/variants.ts';
 import { signRequest } from '../../shared/signing/sign.ts';
+import { originModelsDir } from '../e2e/origin-models.ts';
+import { testModels } from '../workerd/test-models.ts';
 
-/** A models directory with factory-built, random-weight EfficientNets; remove it with `cleanup`. */
+/**
+ * A models directory holding just `variants`: links to the cached factory builds the workerd and
+ * end-to-end suites use (test/support/model-cache.ts), so no test file pays for its own build.
+ * `cleanup` removes the links, not the cached models.
+ */
 export async function buildModelsDir(
   variants: readonly Variant[],
 ): Promise<{ dir: string; cleanup: () => Promise<void> }> {
   const dir = await mkdtemp(join(tmpdir(), 'origin-models-'));
   for (const variant of variants) {
-    await buildModelFiles({ variant, weights: 'random', seed: 1, outDir: dir });
+    const id = `efficientnet-${variant}`;
+    await symlink(join(await cachedSetHolding(variant), id), join(dir, id), 'dir');
   }
   return { dir, cleanup: () => rm(dir, { recursive: true, force: true }) };
+}
+
+async function cachedSetHolding(variant: Variant): Promise<string> {
+  if (variant === 'b0' || variant === 'b1') return dirname((await testModels()).b0.dir);
+  if (variant === 'b5' || variant === 'b7') return originModelsDir();
+  throw new Error(`no cached test build of efficientnet-${variant}`);
 }
 
 export interface TestOrigin extends OriginServer {

@@ -50,7 +50,7 @@ def build_model() -> EfficientNet:
     return EfficientNet(settings, dropout=0.2, num_classes=NUM_CLASSES, last_channel=last_channel)
 
 
-def randomise_batchnorm(model: torch.nn.Module, gen: torch.Generator) -> None:
+def randomise_batchnorm(model: torch.nn.Module, gen: torch.Generator, resolution: int = RESOLUTION) -> None:
     # Identity-like statistics (mean 0, var 1, weight 1, bias 0) would let a factory that ignores BN pass,
     # while arbitrary statistics make an untrained network collapse to input-independent logits. So the
     # running statistics are first measured on random calibration images (keeping activations at a sane
@@ -73,7 +73,7 @@ def randomise_batchnorm(model: torch.nn.Module, gen: torch.Generator) -> None:
         for bn in bns:
             bn.train()  # only BN in training mode: stochastic depth and dropout stay off
         for _ in range(4):
-            model(torch.randn(8, 3, RESOLUTION, RESOLUTION, generator=gen))
+            model(torch.randn(8, 3, resolution, resolution, generator=gen))
         model.eval()
         for bn in bns:
             n = bn.num_features

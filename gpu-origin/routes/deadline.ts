@@ -19,3 +19,10 @@ export function deadlineFrom(header: string | undefined, arrivedAt: number, defa
   }
   return arrivedAt + ms;
 }
+
+/** Admission: a request whose budget is already spent is answered before any work is done for it. */
+export function requireTimeLeft(deadlineAt: number, now = performance.now()): void {
+  if (deadlineAt <= now) {
+    throw new ApiError('deadline_exceeded', 'the deadline passed before the request was admitted');
+  }
+}

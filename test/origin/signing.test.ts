@@ -67,7 +67,14 @@ describe('signed origin', () => {
 
   it('refuses a signature for another body, another query, a stale timestamp or an unknown key', async () => {
     const path = '/v1/classify?model=efficientnet-b0';
-    const headers = await signRequest({ key: KEY, method: 'POST', pathWithQuery: path, body: image });
+    const audience = new URL(origin.url).host;
+    const headers = await signRequest({
+      key: KEY,
+      method: 'POST',
+      audience,
+      pathWithQuery: path,
+      body: image,
+    });
     const other = new Uint8Array(await solidImage('jpeg'));
     await expect401(
       await fetch(`${origin.url}${path}`, { method: 'POST', body: other, headers }),
@@ -80,6 +87,7 @@ describe('signed origin', () => {
     const stale = await signRequest({
       key: KEY,
       method: 'POST',
+      audience,
       pathWithQuery: path,
       body: image,
       now: Date.now() - 61_000,
@@ -91,6 +99,7 @@ describe('signed origin', () => {
     const stranger = await signRequest({
       key: { id: 'someone', secret: KEY.secret },
       method: 'POST',
+      audience,
       pathWithQuery: path,
       body: image,
     });

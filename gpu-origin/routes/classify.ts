@@ -89,7 +89,7 @@ export function classifyRoutes(options: ClassifyRouteOptions) {
   app.post('/v1/classify', async (c) => {
     const arrivedAt = performance.now();
     const deadlineAt = deadlineFrom(c.req.header(DEADLINE_HEADER), arrivedAt, options.defaultDeadlineMs);
-    requireTimeLeft(deadlineAt, arrivedAt);
+    requireTimeLeft(deadlineAt, arrivedAt, c.req.raw);
     const { params, image } = await readRequest(c.req, options.limits);
     const { model, tier } = chooseModel(options.registry, params);
 

@@ -87,7 +87,7 @@ export function openInferenceRoutes(options: OpenInferenceOptions) {
     const arrivedAt = performance.now();
     const deadlineAt = deadlineFrom(c.req.header(DEADLINE_HEADER), arrivedAt, options.defaultDeadlineMs);
     const model = modelOr404(registry, c.req.param('name'));
-    requireTimeLeft(deadlineAt, arrivedAt);
+    requireTimeLeft(deadlineAt, arrivedAt, c.req.raw);
     let json: unknown;
     try {
       json = await c.req.json();

@@ -83,7 +83,10 @@ describe('bounded queue', () => {
     // The 5 s batch window holds these two in the queue.
     const waiting = [classify(queued.url, image), classify(queued.url, image)];
     while ((await queueDepth()) < 2) await new Promise((r) => setTimeout(r, 20));
+    const decoded = queued.preparer.stats().started;
     const refused = await classify(queued.url, image);
+    // Refused before its image was decoded.
+    expect(queued.preparer.stats().started).toBe(decoded);
     expect(refused.status).toBe(429);
     expect(Number(refused.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
     expect(ErrorEnvelopeSchema.parse(await refused.json()).error.code).toBe('queue_full');

@@ -21,6 +21,7 @@ export interface AppOptions {
   inFlight: InFlight;
   preparer: Preparer;
   hmacKeys: ReadonlyMap<string, string>;
+  audiences: readonly string[];
   signatureMaxAgeMs: number;
   maxBodyBytes: number;
   maxImageBytes: number;
@@ -60,7 +61,11 @@ export function createApp(options: AppOptions) {
   );
   if (options.hmacKeys.size > 0) {
     const verify = requireSignature({
-      verifier: createVerifier({ keys: options.hmacKeys, maxAgeMs: options.signatureMaxAgeMs }),
+      verifier: createVerifier({
+        keys: options.hmacKeys,
+        audiences: options.audiences,
+        maxAgeMs: options.signatureMaxAgeMs,
+      }),
     });
     app.use(async (c, next) => (UNSIGNED.has(c.req.path) ? next() : verify(c, next)));
   }

@@ -1,9 +1,9 @@
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
 import { createApp } from './app.ts';
-import type { OriginConfig } from './config/config.ts';
+import { type OriginConfig, requireSigningOrOptOut } from './config/config.ts';
 import { InFlight } from './http/in-flight.ts';
-import { createPreprocessPool } from './image/preprocess-pool.ts';
+import { createPreprocessPool, type Preparer } from './image/preprocess-pool.ts';
 import { setOrtLogLevel } from './inference/ort-classifier.ts';
 import { createOriginMetrics } from './metrics/origin-metrics.ts';
 import { ModelRegistry } from './models/registry.ts';
@@ -12,6 +12,8 @@ export interface OriginServer {
   /** e.g. http://127.0.0.1:41234 */
   url: string;
   registry: ModelRegistry;
+  /** Decode + preprocess; its stats show how many images were handed to a decoder. */
+  preparer: Preparer;
   /** Resolves when every configured model is loaded and warmed; rejects if one cannot be. */
   loaded: Promise<void>;
   /** Stops accepting, finishes in-flight requests and queued batches, then releases the models. */
@@ -20,6 +22,8 @@ export interface OriginServer {
 
 export interface StartOptions {
   log?: (line: string) => void;
+  /** Entry module of the preprocessing workers (default: the real one); lets a test crash a worker. */
+  preprocessWorkerUrl?: URL;
 }
 
 /**
@@ -27,6 +31,17 @@ export interface StartOptions {
  */
 export async function startOrigin(config: OriginConfig, options: StartOptions = {}): Promise<OriginServer> {
   const log = options.log ?? ((line: string) => console.log(`[origin] ${line}`));
+  // Also for configurations built in code, not only those parsed from the environment.
+  requireSigningOrOptOut(config.hmacKeys, config.allowUnsigned);
+  if (config.hmacKeys.size === 0) {
+    log(
+      'WARNING: ORIGIN_ALLOW_UNSIGNED=true and no ORIGIN_HMAC_KEYS: requests are NOT authenticated; anyone who can reach this port can use every route. Development only.',
+    );
+  } else {
+    log(
+      `signatures required (keys: ${[...config.hmacKeys.keys()].join(', ')}; audience: ${config.audiences.length > 0 ? config.audiences.join(', ') : 'the Host header of each request'})`,
+    );
+  }
   setOrtLogLevel(config.ortLogLevel);
   const metrics = createOriginMetrics();
   const inFlight = new InFlight();
@@ -40,7 +55,11 @@ export async function startOrigin(config: OriginConfig, options: StartOptions = 
     metrics,
     log,
   });
-  const preparer = createPreprocessPool(config.preprocessWorkers);
+  const preparer = createPreprocessPool({
+    size: config.preprocessWorkers,
+    log,
+    workerUrl: options.preprocessWorkerUrl,
+  });
   const app = createApp({ ...config, registry, metrics, inFlight, preparer, log });
 
   const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
@@ -50,7 +69,13 @@ export async function startOrigin(config: OriginConfig, options: StartOptions = 
   const address = server.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   const url = `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${address.port}`;
-  log(`listening on ${url}`);
+  // 0.0.0.0 is the container default (Kubernetes reaches the pod on its own address); say so, since it
+  // exposes the port on every interface of a laptop too.
+  const scope =
+    address.address === '0.0.0.0' || address.address === '::'
+      ? `bound to ${address.address}: all interfaces; set ORIGIN_HOST=127.0.0.1 for this machine only`
+      : `bound to ${address.address} only`;
+  log(`listening on ${url} (${scope})`);
 
   const loaded = registry.load();
   // Callers observe failures through `loaded`; this only stops an unhandled-rejection crash meanwhile.
@@ -85,5 +110,5 @@ export async function startOrigin(config: OriginConfig, options: StartOptions = 
     })();
     return closing;
   };
-  return { url, registry, loaded, close };
+  return { url, registry, preparer, loaded, close };
 }

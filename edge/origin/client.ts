@@ -77,6 +77,7 @@ export function createOriginClient(options: OriginClientOptions): OriginClient {
     const signature = await signRequest({
       key,
       method: 'POST',
+      audience: url.host,
       pathWithQuery: url.pathname + url.search,
       body: bytes,
       now: now(),

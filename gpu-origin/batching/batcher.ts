@@ -27,8 +27,18 @@ interface Pending {
   timer: ReturnType<typeof setTimeout> | undefined;
 }
 
+/** Room held in a batcher's queue while the inputs are prepared; see Batcher.reserve. */
+export interface Reservation {
+  /** Queues one input in a held place (the deadline is the one given to `reserve`). */
+  submit(input: Float32Array): Promise<Float32Array>;
+  /** Gives back the places not used, e.g. when preparing an input failed. Idempotent. */
+  release(): void;
+}
+
 export class Batcher {
   private readonly queue: Pending[] = [];
+  /** Places held by requests still decoding; they count against maxQueue. */
+  private reserved = 0;
   private running = false;
   private closed = false;
   private windowTimer: ReturnType<typeof setTimeout> | undefined;
@@ -46,7 +56,48 @@ export class Batcher {
 
   /** Queues one input; resolves with its output, or rejects with a batching error. */
   submit(input: Float32Array, deadlineAt: number): Promise<Float32Array> {
-    const reject = (reason: 'queue_full' | 'deadline' | 'shutting_down', error: Error) => {
+    let reservation: Reservation;
+    try {
+      reservation = this.reserve(1, deadlineAt);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return reservation.submit(input);
+  }
+
+  /**
+   * Admission before work: holds `count` places in the queue, or throws QueueFullError, DeadlineExceededError
+   * or ShuttingDownError at once, so a request is refused before its image is decoded.
+   */
+  reserve(count: number, deadlineAt: number): Reservation {
+    const refuse = (reason: 'queue_full' | 'deadline' | 'shutting_down', error: Error): never => {
+      this.options.onReject?.(reason);
+      throw error;
+    };
+    if (this.closed) refuse('shutting_down', new ShuttingDownError());
+    if (deadlineAt - this.now() <= 0)
+      refuse('deadline', new DeadlineExceededError('deadline passed before inference'));
+    if (this.queue.length + this.reserved + count > this.options.maxQueue) {
+      refuse('queue_full', new QueueFullError(this.options.name, this.retryAfterS()));
+    }
+    this.reserved += count;
+    let held = count;
+    return {
+      submit: (input) => {
+        if (held === 0) return Promise.reject(new Error('no place left in this reservation'));
+        held--;
+        this.reserved--;
+        return this.enqueue(input, deadlineAt);
+      },
+      release: () => {
+        this.reserved -= held;
+        held = 0;
+      },
+    };
+  }
+
+  private enqueue(input: Float32Array, deadlineAt: number): Promise<Float32Array> {
+    const reject = (reason: 'deadline' | 'shutting_down', error: Error) => {
       this.options.onReject?.(reason);
       return Promise.reject(error);
     };
@@ -54,9 +105,6 @@ export class Batcher {
     const remaining = deadlineAt - this.now();
     if (remaining <= 0)
       return reject('deadline', new DeadlineExceededError('deadline passed before inference'));
-    if (this.queue.length >= this.options.maxQueue) {
-      return reject('queue_full', new QueueFullError(this.options.name, this.retryAfterS()));
-    }
     return new Promise<Float32Array>((resolve, rejectItem) => {
       const item: Pending = { input, deadlineAt, resolve, reject: rejectItem, timer: undefined };
       // Answer as soon as the deadline passes, not when the batch ahead of it finishes.
@@ -80,7 +128,7 @@ export class Batcher {
   }
 
   private retryAfterS(): number {
-    const batchesAhead = Math.ceil(this.queue.length / this.options.maxBatch) + 1;
+    const batchesAhead = Math.ceil((this.queue.length + this.reserved) / this.options.maxBatch) + 1;
     return Math.max(1, Math.ceil((batchesAhead * this.avgBatchMs) / 1000));
   }
 

@@ -2,6 +2,7 @@ import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { describeIssues } from '../../shared/api/errors.ts';
+import { normalizeAudience } from '../../shared/signing/canonical.ts';
 
 // Everything the service reads from its environment, parsed once at start so a bad value stops it with one
 // clear line instead of failing on the first request.
@@ -55,6 +56,10 @@ const EnvSchema = z.object({
   ORIGIN_MAX_QUEUE: int(1, 100_000).default(64),
   ORIGIN_DEFAULT_DEADLINE_MS: int(1, 600_000).default(10_000),
   ORIGIN_HMAC_KEYS: hmacKeys.default(new Map()),
+  /** Development only: serve every route without signatures when no key is configured. */
+  ORIGIN_ALLOW_UNSIGNED: bool.default(false),
+  /** Hosts that signatures may name (e.g. gpu.example.com); empty accepts the request's own Host header. */
+  ORIGIN_AUDIENCE: list.default([]),
   ORIGIN_SIGNATURE_MAX_AGE_MS: int(1000, 3_600_000).default(60_000),
   ORIGIN_MAX_PIXELS: int(1, 1_000_000_000).default(40_000_000),
   /** Same default as the edge's image limit. */
@@ -85,6 +90,9 @@ export interface OriginConfig {
   maxQueue: number;
   defaultDeadlineMs: number;
   hmacKeys: ReadonlyMap<string, string>;
+  /** Serve without signatures; only honoured when `hmacKeys` is empty. */
+  allowUnsigned: boolean;
+  audiences: string[];
   signatureMaxAgeMs: number;
   maxPixels: number;
   maxImageBytes: number;
@@ -105,6 +113,7 @@ export function parseConfig(env: Record<string, string | undefined>): OriginConf
   const parsed = EnvSchema.safeParse(present);
   if (!parsed.success) throw new ConfigError(`invalid configuration: ${describeIssues(parsed.error.issues)}`);
   const e = parsed.data;
+  requireSigningOrOptOut(e.ORIGIN_HMAC_KEYS, e.ORIGIN_ALLOW_UNSIGNED);
   return {
     port: e.ORIGIN_PORT,
     host: e.ORIGIN_HOST,
@@ -117,6 +126,8 @@ export function parseConfig(env: Record<string, string | undefined>): OriginConf
     maxQueue: e.ORIGIN_MAX_QUEUE,
     defaultDeadlineMs: e.ORIGIN_DEFAULT_DEADLINE_MS,
     hmacKeys: e.ORIGIN_HMAC_KEYS,
+    allowUnsigned: e.ORIGIN_ALLOW_UNSIGNED,
+    audiences: e.ORIGIN_AUDIENCE.map(normalizeAudience),
     signatureMaxAgeMs: e.ORIGIN_SIGNATURE_MAX_AGE_MS,
     maxPixels: e.ORIGIN_MAX_PIXELS,
     maxImageBytes: e.ORIGIN_MAX_IMAGE_BYTES,
@@ -126,4 +137,16 @@ export function parseConfig(env: Record<string, string | undefined>): OriginConf
     shutdownTimeoutMs: e.ORIGIN_SHUTDOWN_TIMEOUT_MS,
     ortLogLevel: e.ORIGIN_ORT_LOG_LEVEL,
   };
+}
+
+/**
+ * Fails closed: an origin without signing keys (an empty or blank secret included) would serve anyone who
+ * can reach it, so that takes an explicit development flag. The message names both settings, never a value.
+ */
+export function requireSigningOrOptOut(keys: ReadonlyMap<string, string>, allowUnsigned: boolean): void {
+  if (keys.size === 0 && !allowUnsigned) {
+    throw new ConfigError(
+      'ORIGIN_HMAC_KEYS is empty: set it to "kid:secret" (the edge signs with the same secret), or set ORIGIN_ALLOW_UNSIGNED=true to serve unsigned requests in development',
+    );
+  }
 }

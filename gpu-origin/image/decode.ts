@@ -12,9 +12,8 @@ export interface DecodedImage extends RgbImage {
   format: ImageFormat;
 }
 
-// Cheap checks first: size, magic bytes, then the header (sharp reads only the header for metadata), and
-// only then the full decode, which sharp also caps with limitInputPixels.
-export async function decodeImage(bytes: Uint8Array, limits: DecodeLimits): Promise<DecodedImage> {
+/** The checks that need no decoder: size and magic bytes. Cheap enough for the main thread. */
+export function checkEncoded(bytes: Uint8Array, limits: DecodeLimits): ImageFormat {
   if (bytes.length > limits.maxBytes) {
     throw new ApiError(
       'image_too_large',
@@ -24,6 +23,13 @@ export async function decodeImage(bytes: Uint8Array, limits: DecodeLimits): Prom
   const format = sniffImageFormat(bytes);
   // An empty body lands here too, as on the edge.
   if (!format) throw new ApiError('unsupported_media_type', 'the body is not a JPEG, PNG or WebP image');
+  return format;
+}
+
+// Cheap checks first: size, magic bytes, then the header (sharp reads only the header for metadata), and
+// only then the full decode, which sharp also caps with limitInputPixels.
+export async function decodeImage(bytes: Uint8Array, limits: DecodeLimits): Promise<DecodedImage> {
+  const format = checkEncoded(bytes, limits);
 
   let width: number | undefined;
   let height: number | undefined;

@@ -14,13 +14,16 @@ import {
 } from '../../shared/policy/escalation.ts';
 import type { Tier } from '../../shared/policy/tiers.ts';
 import { softmax, topK } from '../../shared/scores/ranking.ts';
+import type { Reservation } from '../batching/batcher.ts';
 import { ApiError } from '../http/api-error.ts';
 import type { AppEnv } from '../http/env.ts';
+import { decodeBase64Image } from '../image/base64.ts';
 import type { DecodeLimits } from '../image/decode.ts';
+import type { Prepared } from '../image/prepare.ts';
 import type { Preparer } from '../image/preprocess-pool.ts';
 import type { ModelRegistry, ServedModel } from '../models/registry.ts';
 import { asApiError } from './batch-errors.ts';
-import { DEADLINE_HEADER, deadlineFrom } from './deadline.ts';
+import { DEADLINE_HEADER, deadlineFrom, requireTimeLeft } from './deadline.ts';
 
 export interface ClassifyRouteOptions {
   registry: ModelRegistry;
@@ -59,7 +62,10 @@ function chooseModel(registry: ModelRegistry, params: ClassifyParams): { model: 
   return { model, tier };
 }
 
-async function readRequest(req: HonoRequest): Promise<{ params: ClassifyParams; image: Uint8Array }> {
+async function readRequest(
+  req: HonoRequest,
+  limits: DecodeLimits,
+): Promise<{ params: ClassifyParams; image: Uint8Array }> {
   const type = req.header('content-type') ?? '';
   if (type.toLowerCase().startsWith('application/json')) {
     let json: unknown;
@@ -71,13 +77,7 @@ async function readRequest(req: HonoRequest): Promise<{ params: ClassifyParams; 
     const parsed = ClassifyJsonBodySchema.safeParse(json);
     if (!parsed.success) throw new ApiError('invalid_parameter', describeIssues(parsed.error.issues));
     const { image, ...params } = parsed.data;
-    let bytes: Uint8Array;
-    try {
-      bytes = Uint8Array.from(atob(image), (ch) => ch.charCodeAt(0));
-    } catch {
-      throw new ApiError('invalid_parameter', 'image: must be base64');
-    }
-    return { params, image: bytes };
+    return { params, image: decodeBase64Image(image, limits.maxBytes) };
   }
   const parsed = ClassifyParamsSchema.safeParse(req.query());
   if (!parsed.success) throw new ApiError('invalid_parameter', describeIssues(parsed.error.issues));
@@ -89,18 +89,29 @@ export function classifyRoutes(options: ClassifyRouteOptions) {
   app.post('/v1/classify', async (c) => {
     const arrivedAt = performance.now();
     const deadlineAt = deadlineFrom(c.req.header(DEADLINE_HEADER), arrivedAt, options.defaultDeadlineMs);
-    const { params, image } = await readRequest(c.req);
+    requireTimeLeft(deadlineAt, arrivedAt, c.req.raw);
+    const { params, image } = await readRequest(c.req, options.limits);
     const { model, tier } = chooseModel(options.registry, params);
 
-    const { tensor, decodeMs, preprocessMs } = await options.preparer.prepare(
-      image,
-      model.spec,
-      options.limits,
-    );
+    // Admission before work: the deadline and a place in the model's queue, before the image is decoded.
+    let place: Reservation;
+    try {
+      place = model.batcher.reserve(1, deadlineAt);
+    } catch (error) {
+      throw asApiError(error);
+    }
+    let prepared: Prepared;
+    try {
+      prepared = await options.preparer.prepare(image, model.spec, options.limits, deadlineAt);
+    } catch (error) {
+      place.release();
+      throw error;
+    }
+    const { tensor, decodeMs, preprocessMs } = prepared;
     const inferenceStart = performance.now();
     let logits: Float32Array;
     try {
-      logits = await model.batcher.submit(tensor, deadlineAt);
+      logits = await place.submit(tensor);
     } catch (error) {
       throw asApiError(error);
     }

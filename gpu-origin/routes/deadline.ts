@@ -19,3 +19,18 @@ export function deadlineFrom(header: string | undefined, arrivedAt: number, defa
   }
   return arrivedAt + ms;
 }
+
+/**
+ * Admission: a request whose budget is already spent is answered before any work is done for it, its body
+ * unread (so its connection is not reused).
+ */
+export function requireTimeLeft(deadlineAt: number, now: number, request: Request): void {
+  if (deadlineAt <= now) {
+    const unread = request.body !== null && !request.bodyUsed;
+    throw new ApiError(
+      'deadline_exceeded',
+      'the deadline passed before the request was admitted',
+      unread ? { connection: 'close' } : {},
+    );
+  }
+}

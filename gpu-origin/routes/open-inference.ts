@@ -1,11 +1,13 @@
 import { Hono } from 'hono';
 import { z } from 'zod';
 import { describeIssues } from '../../shared/api/errors.ts';
+import type { Reservation } from '../batching/batcher.ts';
 import { ApiError } from '../http/api-error.ts';
 import type { AppEnv } from '../http/env.ts';
 import type { ModelRegistry, ServedModel } from '../models/registry.ts';
 import { asApiError } from './batch-errors.ts';
-import { DEADLINE_HEADER, deadlineFrom } from './deadline.ts';
+import { DEADLINE_HEADER, deadlineFrom, requireTimeLeft } from './deadline.ts';
+import { readTensorData } from './tensor-data.ts';
 
 // KServe Open Inference Protocol v2 (REST): health, model metadata and readiness, and FP32 tensor inference.
 // Each image of an infer request joins the model's batcher on its own, so it batches with other traffic.
@@ -13,12 +15,14 @@ import { DEADLINE_HEADER, deadlineFrom } from './deadline.ts';
 export interface OpenInferenceOptions {
   registry: ModelRegistry;
   defaultDeadlineMs: number;
+  /** Bounds the values a request can carry, so an impossible shape is refused from the shape alone. */
+  maxBodyBytes: number;
   serverVersion: string;
 }
 
-// Row-major nested arrays are allowed by the protocol as well as flat ones.
-type Nested = number | Nested[];
-const NestedNumbers: z.ZodType<Nested[]> = z.array(z.union([z.number(), z.lazy(() => NestedNumbers)]));
+// `data` is left unparsed here: a schema for arbitrarily nested arrays recurses once per level, and a
+// client can nest thousands deep. The name, datatype and shape are checked first, then readTensorData
+// walks `data` no deeper than the shape's rank.
 
 const InferRequestSchema = z.object({
   id: z.string().max(256).optional(),
@@ -27,10 +31,10 @@ const InferRequestSchema = z.object({
     .array(
       z.object({
         name: z.string(),
-        shape: z.array(z.number().int().min(0)),
+        shape: z.array(z.number().int().min(0)).max(8),
         datatype: z.string(),
         parameters: z.record(z.string(), z.unknown()).optional(),
-        data: NestedNumbers,
+        data: z.unknown(),
       }),
     )
     .length(1, 'exactly one input tensor is expected'),
@@ -61,10 +65,6 @@ function metadata(model: ServedModel) {
   };
 }
 
-function flatten(data: Nested[]): number[] {
-  return data.flat(Number.POSITIVE_INFINITY as 1) as number[];
-}
-
 export function openInferenceRoutes(options: OpenInferenceOptions) {
   const { registry } = options;
   const app = new Hono<AppEnv>();
@@ -87,6 +87,7 @@ export function openInferenceRoutes(options: OpenInferenceOptions) {
     const arrivedAt = performance.now();
     const deadlineAt = deadlineFrom(c.req.header(DEADLINE_HEADER), arrivedAt, options.defaultDeadlineMs);
     const model = modelOr404(registry, c.req.param('name'));
+    requireTimeLeft(deadlineAt, arrivedAt, c.req.raw);
     let json: unknown;
     try {
       json = await c.req.json();
@@ -112,27 +113,31 @@ export function openInferenceRoutes(options: OpenInferenceOptions) {
       if (out.name !== manifest.outputName)
         throw new ApiError('invalid_parameter', `unknown output "${out.name}"`);
     }
-    const values = flatten(input.data);
     const perImage = 3 * r * r;
-    if (values.length !== n * perImage) {
+    // JSON needs at least two bytes per number ("0,"): a shape that no admissible body can fill is refused
+    // before anything is allocated for it.
+    if (n * perImage * 2 - 1 > options.maxBodyBytes) {
       throw new ApiError(
         'invalid_parameter',
-        `data holds ${values.length} values; shape needs ${n * perImage}`,
+        `shape [${input.shape.join(', ')}] needs ${n * perImage} values, more than a request body can carry`,
       );
     }
-    if (!values.every(Number.isFinite))
-      throw new ApiError('invalid_parameter', 'data must be finite numbers');
-    const tensor = Float32Array.from(values);
-
+    let place: Reservation;
+    try {
+      place = model.batcher.reserve(n, deadlineAt);
+    } catch (error) {
+      throw asApiError(error);
+    }
     let outputs: Float32Array[];
     try {
+      const tensor = readTensorData(input.data, input.shape);
       outputs = await Promise.all(
-        Array.from({ length: n }, (_, i) =>
-          model.batcher.submit(tensor.subarray(i * perImage, (i + 1) * perImage), deadlineAt),
-        ),
+        Array.from({ length: n }, (_, i) => place.submit(tensor.subarray(i * perImage, (i + 1) * perImage))),
       );
     } catch (error) {
       throw asApiError(error);
+    } finally {
+      place.release();
     }
     const data: number[] = [];
     for (const row of outputs) for (const v of row) data.push(v);

@@ -146,6 +146,8 @@ async function startServer(dir: string, maxBatch: number) {
     ORIGIN_BATCH_WINDOW_MS: String(maxBatch > 1 ? opts.windowMs : 0),
     ORIGIN_MAX_QUEUE: String(Math.max(64, opts.concurrency * 2)),
     ORIGIN_THREADS: String(opts.threads),
+    // Loopback only, and the bench measures serving rather than signing.
+    ORIGIN_ALLOW_UNSIGNED: 'true',
   });
   const origin = await startOrigin(config, { log: () => {} });
   await origin.loaded;

@@ -1,7 +1,8 @@
 // The exact bytes a request signature covers. Both sides must build them identically, so this is the
 // only place that decides the layout.
 
-export const SIGNATURE_VERSION = 'v1';
+// v2 added the audience line.
+export const SIGNATURE_VERSION = 'v2';
 
 export const SIGNATURE_HEADERS = {
   keyId: 'x-sig-key-id',
@@ -12,6 +13,11 @@ export const SIGNATURE_HEADERS = {
 
 export interface SignedParts {
   method: string;
+  /**
+   * The host the request is meant for, as in its URL (`url.host`, normalised by `normalizeAudience`), so a
+   * signature made for one origin is worthless at another that shares the key.
+   */
+  audience: string;
   /** Path plus query string, e.g. "/v1/classify?model=efficientnet-b5": parameters travel in the query. */
   pathWithQuery: string;
   keyId: string;
@@ -26,12 +32,21 @@ export function canonicalString(parts: SignedParts): string {
   return [
     SIGNATURE_VERSION,
     parts.method.toUpperCase(),
+    normalizeAudience(parts.audience),
     parts.pathWithQuery,
     parts.keyId,
     parts.timestamp,
     parts.nonce,
     parts.bodySha256Hex,
   ].join('\n');
+}
+
+/** Lower case, without a default port: `GPU.example.com:443` and `gpu.example.com` name the same origin. */
+export function normalizeAudience(host: string): string {
+  return host
+    .trim()
+    .toLowerCase()
+    .replace(/:(80|443)$/, '');
 }
 
 export function isSafeField(value: string): boolean {

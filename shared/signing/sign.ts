@@ -15,6 +15,8 @@ export interface SigningKey {
 export interface SignRequestInput {
   key: SigningKey;
   method: string;
+  /** The origin's host as in the request URL (`url.host`); see SignedParts.audience. */
+  audience: string;
   /** Path plus query string exactly as sent, e.g. `url.pathname + url.search`. */
   pathWithQuery: string;
   body: Uint8Array;
@@ -31,7 +33,7 @@ function randomNonce(): string {
 }
 
 /**
- * HMAC-SHA256 over method, path+query, key id, timestamp, nonce and the body's SHA-256.
+ * HMAC-SHA256 over method, audience (host), path+query, key id, timestamp, nonce and the body's SHA-256.
  * Returns the headers to add to the request.
  */
 export async function signRequest(input: SignRequestInput): Promise<SignatureHeaders> {
@@ -39,6 +41,7 @@ export async function signRequest(input: SignRequestInput): Promise<SignatureHea
   const nonce = input.nonce ?? randomNonce();
   const text = canonicalString({
     method: input.method,
+    audience: input.audience,
     pathWithQuery: input.pathWithQuery,
     keyId: input.key.id,
     timestamp,

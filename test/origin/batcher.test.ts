@@ -96,6 +96,24 @@ describe('Batcher', () => {
     expect((await Promise.all(accepted)).length).toBe(2);
   });
 
+  it('counts reserved places (inputs still being prepared) against maxQueue, and frees released ones', async () => {
+    const { runBatch } = await realRunner();
+    const batcher = new Batcher({ name: 'm', windowMs: 20, maxBatch: 8, maxQueue: 3, runBatch });
+    const two = batcher.reserve(2, far());
+    expect(() => batcher.reserve(2, far())).toThrow(QueueFullError);
+    const one = batcher.reserve(1, far());
+    expect(() => batcher.reserve(1, far())).toThrow(QueueFullError);
+    // Preparing one input failed: its place is given back.
+    one.release();
+    one.release();
+    const again = batcher.reserve(1, far());
+    const outputs = await Promise.all([two.submit(input(1)), two.submit(input(2)), again.submit(input(3))]);
+    expect(outputs.map((o) => o[0])).toEqual([2, 4, 6]);
+    await expect(two.submit(input(4))).rejects.toThrow('no place left');
+    expect(() => batcher.reserve(1, performance.now() - 1)).toThrow(DeadlineExceededError);
+    expect(batcher.reserve(3, far())).toBeDefined();
+  });
+
   it('rejects expired requests without running them, also while they wait', async () => {
     const { runBatch, sizes } = await realRunner();
     const batcher = new Batcher({ name: 'm', windowMs: 200, maxBatch: 8, maxQueue: 8, runBatch });

@@ -3,8 +3,8 @@ import { ConfigError, parseConfig } from '../../gpu-origin/config/config.ts';
 import { providerAttempts } from '../../gpu-origin/inference/providers.ts';
 
 describe('origin configuration', () => {
-  it('has working defaults', () => {
-    const config = parseConfig({});
+  it('has working defaults (unsigned only with the explicit development flag)', () => {
+    const config = parseConfig({ ORIGIN_ALLOW_UNSIGNED: 'true' });
     expect(config).toMatchObject({
       port: 8788,
       providers: ['cuda', 'cpu'],
@@ -14,6 +14,32 @@ describe('origin configuration', () => {
     });
     expect(config.modelsDir).toMatch(/models$/);
     expect(config.hmacKeys.size).toBe(0);
+    expect(config.allowUnsigned).toBe(true);
+    expect(config.host).toBe('0.0.0.0');
+  });
+
+  it('fails closed: no signing keys (unset, empty or blank) is an error naming both settings', () => {
+    for (const env of [
+      {},
+      { ORIGIN_HMAC_KEYS: '' },
+      { ORIGIN_HMAC_KEYS: ' , ' },
+      { ORIGIN_ALLOW_UNSIGNED: 'false' },
+    ]) {
+      expect(() => parseConfig(env)).toThrow(ConfigError);
+      expect(() => parseConfig(env)).toThrow(/ORIGIN_HMAC_KEYS.*ORIGIN_ALLOW_UNSIGNED=true/);
+    }
+    const secret = 'k1:0123456789-0123456789-0123456789';
+    expect(parseConfig({ ORIGIN_HMAC_KEYS: secret }).allowUnsigned).toBe(false);
+    // The message never repeats a configured value.
+    expect(() => parseConfig({ ORIGIN_HMAC_KEYS: 'k1:tooshort-secret' })).toThrow(/^(?!.*tooshort)/);
+  });
+
+  it('normalises audiences', () => {
+    const config = parseConfig({
+      ORIGIN_HMAC_KEYS: `k1:${'s'.repeat(32)}`,
+      ORIGIN_AUDIENCE: 'GPU.example.com:443, origin.internal:8788',
+    });
+    expect(config.audiences).toEqual(['gpu.example.com', 'origin.internal:8788']);
   });
 
   it('parses lists, booleans, numbers and signing keys (secrets may contain colons)', () => {

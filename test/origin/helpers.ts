@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import sharp from 'sharp';
 import { parseConfig } from '../../gpu-origin/config/config.ts';
-import { type OriginServer, startOrigin } from '../../gpu-origin/server.ts';
+import { type OriginServer, type StartOptions, startOrigin } from '../../gpu-origin/server.ts';
 import type { Variant } from '../../shared/efficientnet/variants.ts';
 import { signRequest } from '../../shared/signing/sign.ts';
 import { originModelsDir } from '../e2e/origin-models.ts';
@@ -35,10 +35,14 @@ export interface TestOrigin extends OriginServer {
   logs: string[];
 }
 
-/** A real origin on a random loopback port; `env` uses the same variables as production. */
+/**
+ * A real origin on a random loopback port; `env` uses the same variables as production. Unsigned unless
+ * `env` sets ORIGIN_HMAC_KEYS (the development flag is explicit, as it must be outside tests too).
+ */
 export async function startTestOrigin(
   modelsDir: string,
   env: Record<string, string> = {},
+  options: Omit<StartOptions, 'log'> = {},
 ): Promise<TestOrigin> {
   const logs: string[] = [];
   const config = parseConfig({
@@ -47,9 +51,10 @@ export async function startTestOrigin(
     ORIGIN_MODELS_DIR: modelsDir,
     ORIGIN_EXECUTION_PROVIDERS: 'cpu',
     ORIGIN_THREADS: '1',
+    ORIGIN_ALLOW_UNSIGNED: 'true',
     ...env,
   });
-  const origin = await startOrigin(config, { log: (line) => logs.push(line) });
+  const origin = await startOrigin(config, { ...options, log: (line) => logs.push(line) });
   await origin.loaded;
   return Object.assign(origin, { logs });
 }
@@ -80,7 +85,8 @@ export async function signedClassify(
   query = 'model=efficientnet-b0',
 ): Promise<{ response: Response; headers: Record<string, string> }> {
   const path = `/v1/classify?${query}`;
-  const headers = await signRequest({ key, method: 'POST', pathWithQuery: path, body });
+  const audience = new URL(base).host;
+  const headers = await signRequest({ key, method: 'POST', audience, pathWithQuery: path, body });
   const response = await fetch(`${base}${path}`, { method: 'POST', body: new Uint8Array(body), headers });
   return { response, headers };
 }

@@ -227,7 +227,7 @@ describe('Open Inference Protocol v2', () => {
     await expectError(await post({ ...base, shape: [1, 3, 64, 64] }), 400, 'invalid_parameter');
     await expectError(await post({ ...base, datatype: 'INT8' }), 400, 'invalid_parameter');
     await expectError(await post(base), 400, 'invalid_parameter');
-    await expectError(await post({ ...base, data: 'x' }), 400, 'invalid_request');
+    await expectError(await post({ ...base, data: 'x' }), 400, 'invalid_parameter');
   });
 });
 

@@ -114,16 +114,17 @@ describe('edge and origin decode to the same tensor', () => {
   });
 
   it('the worker-thread pool gives the same tensor as decoding on the calling thread', async () => {
-    const pool = createPreprocessPool(1);
+    const pool = createPreprocessPool({ size: 1 });
+    const deadline = () => performance.now() + 60_000;
     try {
       const bytes = new Uint8Array(
         await sharp(syntheticRgb(W, H), { raw: { width: W, height: H, channels: 3 } })
           .jpeg()
           .toBuffer(),
       );
-      const pooled = await pool.prepare(bytes, SPEC, LIMITS);
+      const pooled = await pool.prepare(bytes, SPEC, LIMITS, deadline());
       expect(maxTensorDiff(pooled.tensor, preprocess(await decodeImage(bytes, LIMITS), SPEC))).toBe(0);
-      await expect(pool.prepare(new Uint8Array([1, 2, 3]), SPEC, LIMITS)).rejects.toMatchObject({
+      await expect(pool.prepare(new Uint8Array([1, 2, 3]), SPEC, LIMITS, deadline())).rejects.toMatchObject({
         code: 'unsupported_media_type',
       });
     } finally {

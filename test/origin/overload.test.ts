@@ -56,15 +56,19 @@ describe('EfficientNet-B5 origin under load', () => {
   it('drops a request whose deadline passes before its inference starts, with 504', async () => {
     const image = await solidImage('png', 32, 32);
     const before = await (await fetch(`${origin.url}/metrics`)).text();
+    const decoded = origin.preparer.stats().started;
     const running = classify(origin.url, image, 'tier=accurate');
-    // Queued behind a B5 run (>= 100 ms here), with a 20 ms budget.
-    const late = await classify(origin.url, image, 'tier=accurate', { 'x-deadline-ms': '20' });
+    // Once the first image is decoded its B5 run (>= 100 ms here) starts; the second waits behind it.
+    while (origin.preparer.stats().started === decoded || origin.preparer.stats().running > 0)
+      await new Promise((r) => setTimeout(r, 2));
+    const late = await classify(origin.url, image, 'tier=accurate', { 'x-deadline-ms': '40' });
     expect(late.status).toBe(504);
     expect(ErrorEnvelopeSchema.parse(await late.json()).error.code).toBe('deadline_exceeded');
     expect((await running).status).toBe(200);
     const after = await (await fetch(`${origin.url}/metrics`)).text();
-    const dropped = (t: string) => metricValue(t, 'origin_batch_rejections_total', { reason: 'deadline' });
-    expect(dropped(after) - dropped(before)).toBe(1);
+    // Dropped before inference (while waiting for the decoder or for the model): only the first image ran.
+    const inferred = (t: string) => metricValue(t, 'origin_batch_size_sum', { model: 'efficientnet-b5' });
+    expect(inferred(after) - inferred(before)).toBe(1);
   });
 });
 
@@ -79,7 +83,10 @@ describe('bounded queue', () => {
     // The 5 s batch window holds these two in the queue.
     const waiting = [classify(queued.url, image), classify(queued.url, image)];
     while ((await queueDepth()) < 2) await new Promise((r) => setTimeout(r, 20));
+    const decoded = queued.preparer.stats().started;
     const refused = await classify(queued.url, image);
+    // Refused before its image was decoded.
+    expect(queued.preparer.stats().started).toBe(decoded);
     expect(refused.status).toBe(429);
     expect(Number(refused.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
     expect(ErrorEnvelopeSchema.parse(await refused.json()).error.code).toBe('queue_full');

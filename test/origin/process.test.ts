@@ -43,7 +43,14 @@ interface Child {
 function startMain(env: Record<string, string>): Child {
   const child = spawn(TSX, ['gpu-origin/main.ts'], {
     cwd: ROOT,
-    env: { PATH: process.env.PATH, ORIGIN_HOST: '127.0.0.1', ORIGIN_PORT: '0', ORIGIN_THREADS: '1', ...env },
+    env: {
+      PATH: process.env.PATH,
+      ORIGIN_HOST: '127.0.0.1',
+      ORIGIN_PORT: '0',
+      ORIGIN_THREADS: '1',
+      ORIGIN_ALLOW_UNSIGNED: 'true',
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let text = '';
@@ -116,6 +123,45 @@ describe.skipIf(cudaPresent)('without CUDA (this machine)', () => {
     expect(child.output()).toContain(
       'fatal: efficientnet-b0: no usable execution provider: cuda failed (its libraries could not be loaded: Failed to load shared library); CPU fallback is disabled',
     );
+  });
+});
+
+const outputLines = (child: Child) =>
+  child
+    .output()
+    .trim()
+    .split('\n')
+    .filter((l) => !l.startsWith('npm warn'));
+
+describe('fails closed without signing keys', () => {
+  for (const [label, keys] of [
+    ['unset', undefined],
+    ['empty', ''],
+    ['blank entries only', ' , '],
+  ] as const) {
+    it(`refuses to start when ORIGIN_HMAC_KEYS is ${label}, in one line naming both settings`, async () => {
+      const env: Record<string, string> = { ORIGIN_MODELS_DIR: modelsDir, ORIGIN_ALLOW_UNSIGNED: '' };
+      if (keys !== undefined) env.ORIGIN_HMAC_KEYS = keys;
+      const child = startMain(env);
+      expect(await child.exited).toBe(1);
+      const lines = outputLines(child);
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toMatch(/^\[origin\] fatal: ORIGIN_HMAC_KEYS is empty: .*ORIGIN_ALLOW_UNSIGNED=true/);
+      expect(child.output()).not.toContain('listening');
+    });
+  }
+
+  it('runs unsigned only with ORIGIN_ALLOW_UNSIGNED=true, and says so loudly along with the address', async () => {
+    const child = startMain({ ORIGIN_MODELS_DIR: modelsDir, ORIGIN_EXECUTION_PROVIDERS: 'cpu' });
+    try {
+      const [, url] = (await child.waitFor(/listening on (http:\/\/\S+)/)) as RegExpMatchArray;
+      expect(child.output()).toMatch(/WARNING: ORIGIN_ALLOW_UNSIGNED=true .*NOT authenticated/);
+      expect(child.output()).toContain('(bound to 127.0.0.1 only)');
+      await child.waitFor(/ready: /);
+      expect((await fetch(`${url}/v2/models/efficientnet-b0`)).status).toBe(200);
+    } finally {
+      child.process.kill('SIGKILL');
+    }
   });
 });
 

@@ -1,3 +1,4 @@
+import { request as httpRequest } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ErrorEnvelopeSchema } from '../../shared/api/errors.ts';
 import { signRequest } from '../../shared/signing/sign.ts';
@@ -67,7 +68,14 @@ describe('signed origin', () => {
 
   it('refuses a signature for another body, another query, a stale timestamp or an unknown key', async () => {
     const path = '/v1/classify?model=efficientnet-b0';
-    const headers = await signRequest({ key: KEY, method: 'POST', pathWithQuery: path, body: image });
+    const audience = new URL(origin.url).host;
+    const headers = await signRequest({
+      key: KEY,
+      method: 'POST',
+      audience,
+      pathWithQuery: path,
+      body: image,
+    });
     const other = new Uint8Array(await solidImage('jpeg'));
     await expect401(
       await fetch(`${origin.url}${path}`, { method: 'POST', body: other, headers }),
@@ -80,6 +88,7 @@ describe('signed origin', () => {
     const stale = await signRequest({
       key: KEY,
       method: 'POST',
+      audience,
       pathWithQuery: path,
       body: image,
       now: Date.now() - 61_000,
@@ -91,12 +100,64 @@ describe('signed origin', () => {
     const stranger = await signRequest({
       key: { id: 'someone', secret: KEY.secret },
       method: 'POST',
+      audience,
       pathWithQuery: path,
       body: image,
     });
     await expect401(
       await fetch(`${origin.url}${path}`, { method: 'POST', body: image, headers: stranger }),
       'unknown',
+    );
+  });
+
+  it('refuses bad signature headers before reading the body', async () => {
+    // The body never ends: only a refusal made from the headers alone can answer.
+    const stale = await signRequest({
+      key: KEY,
+      method: 'POST',
+      audience: new URL(origin.url).host,
+      pathWithQuery: '/v1/classify?model=efficientnet-b0',
+      body: image,
+      now: Date.now() - 120_000,
+    });
+    for (const headers of [
+      {},
+      stale,
+      { ...stale, 'x-sig-key-id': 'someone', 'x-sig-timestamp': String(Date.now()) },
+    ]) {
+      const { status, body } = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+        const req = httpRequest(`${origin.url}/v1/classify?model=efficientnet-b0`, {
+          method: 'POST',
+          headers: { ...headers, 'content-type': 'application/octet-stream', 'content-length': '1000000' },
+        });
+        req.on('response', (res) => {
+          let text = '';
+          res.on('data', (d) => {
+            text += d;
+          });
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
+        });
+        req.on('error', reject);
+        req.write(image.subarray(0, 100));
+        setTimeout(() => reject(new Error('no answer while the body was still coming')), 5000).unref();
+      });
+      expect(status).toBe(401);
+      expect(ErrorEnvelopeSchema.parse(JSON.parse(body)).error.code).toBe('unauthorized');
+    }
+  });
+
+  it('refuses a signature made for another host', async () => {
+    const path = '/v1/classify?model=efficientnet-b0';
+    const headers = await signRequest({
+      key: KEY,
+      method: 'POST',
+      audience: 'staging.example.com',
+      pathWithQuery: path,
+      body: image,
+    });
+    await expect401(
+      await fetch(`${origin.url}${path}`, { method: 'POST', body: image, headers }),
+      'does not match',
     );
   });
 });

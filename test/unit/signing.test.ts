@@ -6,13 +6,15 @@ import { createVerifier, type RequestToVerify } from '../../shared/signing/verif
 const KEY = { id: 'edge-2026', secret: 'a-long-shared-secret-for-tests-0123456789' };
 const T0 = 1_800_000_000_000;
 const body = new TextEncoder().encode('image bytes');
+const HOST = 'gpu.example.com';
 
 async function signed(
-  overrides: Partial<{ now: number; path: string; body: Uint8Array; method: string }> = {},
+  overrides: Partial<{ now: number; path: string; body: Uint8Array; method: string; audience: string }> = {},
 ) {
   const headers: Record<string, string> = await signRequest({
     key: KEY,
     method: overrides.method ?? 'POST',
+    audience: overrides.audience ?? HOST,
     pathWithQuery: overrides.path ?? '/v1/classify?model=efficientnet-b5',
     body: overrides.body ?? body,
     now: overrides.now ?? T0,
@@ -25,12 +27,12 @@ function request(headers: Record<string, string>, changes: Partial<RequestToVeri
     method: 'POST',
     pathWithQuery: '/v1/classify?model=efficientnet-b5',
     body,
-    header: (name) => headers[name],
+    header: (name) => (name === 'host' ? (headers.host ?? HOST) : headers[name]),
     ...changes,
   };
 }
 
-function verifierAt(time: { now: number }, extra: { replayCapacity?: number } = {}) {
+function verifierAt(time: { now: number }, extra: { replayCapacity?: number; audiences?: string[] } = {}) {
   return createVerifier({ keys: new Map([[KEY.id, KEY.secret]]), now: () => time.now, ...extra });
 }
 
@@ -82,6 +84,7 @@ describe('request signing', () => {
     const forged = await signRequest({
       key: { id: KEY.id, secret: 'not-the-secret-at-all-but-long-enough' },
       method: 'POST',
+      audience: HOST,
       pathWithQuery: '/v1/classify?model=efficientnet-b5',
       body,
       now: T0,
@@ -97,6 +100,44 @@ describe('request signing', () => {
     });
     expect(await v.verify(request({ ...headers, 'x-sig-timestamp': '12.5' }))).toMatchObject({
       reason: 'malformed',
+    });
+  });
+
+  it('binds the audience: a signature for one host fails at another that shares the key', async () => {
+    const v = verifierAt({ now: T0 });
+    // Replayed to a host that does not pin its audience: the Host header no longer matches the MAC.
+    const forStaging = await signed({ audience: 'staging.example.com' });
+    expect(await v.verify(request(forStaging))).toMatchObject({ reason: 'bad_signature' });
+    // Case and default ports do not matter.
+    expect(await v.verify(request({ ...(await signed({ audience: 'GPU.example.com:443' })) }))).toMatchObject(
+      {
+        ok: true,
+      },
+    );
+    // A pinned audience refuses any other Host before computing a MAC, even a correctly signed one.
+    const pinned = verifierAt({ now: T0 }, { audiences: ['gpu.example.com'] });
+    const elsewhere = await signed({ audience: 'other.example.com' });
+    expect(await pinned.verify(request({ ...elsewhere, host: 'other.example.com' }))).toMatchObject({
+      reason: 'wrong_audience',
+    });
+    expect(await pinned.verify(request(await signed()))).toMatchObject({ ok: true });
+  });
+
+  it('checks headers, age, key id and audience without the body', async () => {
+    const v = verifierAt({ now: T0 }, { audiences: [HOST] });
+    const head = (headers: Record<string, string>) => {
+      const { body: _ignored, ...rest } = request(headers);
+      return rest;
+    };
+    const headers = await signed();
+    expect(v.checkHeaders(head(headers))).toBeNull();
+    expect(v.checkHeaders(head({}))).toMatchObject({ reason: 'missing' });
+    expect(v.checkHeaders(head({ ...headers, 'x-sig-key-id': 'other' }))).toMatchObject({
+      reason: 'unknown_key',
+    });
+    expect(v.checkHeaders(head(await signed({ now: T0 - 60_001 })))).toMatchObject({ reason: 'expired' });
+    expect(v.checkHeaders(head({ ...headers, host: 'evil.example.com' }))).toMatchObject({
+      reason: 'wrong_audience',
     });
   });
 

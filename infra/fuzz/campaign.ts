@@ -157,7 +157,12 @@ export async function runCampaign(options: CampaignOptions, given?: FuzzEdge) {
   for (const [done, index] of indices.entries()) {
     const c = makeCase(bases, options.seed, index);
     const sent = performance.now();
-    const result = await send(edge, c, timeoutMs);
+    const answered = await send(edge, c, timeoutMs);
+    // wrangler's proxy answers for a workerd that died mid-request (a 503): that is a crash, not a 5xx.
+    const died = answered.verdict !== 'hang' && !edge.alive();
+    const result: CaseResult = died
+      ? { verdict: 'crash', answer: `workerd exited; the client got: ${answered.answer}` }
+      : answered;
     tallyOf(latencies, result.verdict, () => []).push(performance.now() - sent);
     const tallies = [
       totals,
@@ -191,7 +196,7 @@ export async function runCampaign(options: CampaignOptions, given?: FuzzEdge) {
       });
     }
     // A dead or stuck workerd is replaced, so that one failure does not turn every later case into one.
-    if (result.verdict === 'hang' || result.verdict === 'crash' || !edge.alive()) {
+    if (result.verdict === 'hang' || result.verdict === 'crash') {
       await closeSegment(edge);
       await edge.dispose().catch(() => undefined);
       restarts++;

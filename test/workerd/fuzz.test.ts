@@ -89,6 +89,7 @@ describe('reproducers of the defect classes', () => {
     async (_name, reproducer) => {
       const result = await send(edge, raw(reproducer.bytes, reproducer.contentType), TIMEOUT_MS);
       expect(['ok_200', 'rejected_4xx'], `${reproducer.defect}: ${result.answer}`).toContain(result.verdict);
+      expect(result.peakAddedMiB, 'workerd peak unreadable: /proc/PID/clear_refs refused?').toBeDefined();
       expect(
         result.peakAddedMiB,
         `${reproducer.defect}: workerd peak grew ${result.peakAddedMiB?.toFixed(0)} MiB (${result.answer})`,

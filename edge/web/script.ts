@@ -65,10 +65,11 @@ function settings() {
 // ---- Adding images: picker, drag and drop, paste -----------------------------------------------------
 
 $('image').addEventListener('change', () => { addFiles($('image').files); $('image').value = ''; });
+// The whole page takes drops (a missed drop zone would otherwise open the file in the tab).
 const drop = $('drop');
-drop.addEventListener('dragover', (event) => { event.preventDefault(); drop.classList.add('over'); });
-drop.addEventListener('dragleave', () => drop.classList.remove('over'));
-drop.addEventListener('drop', (event) => {
+document.addEventListener('dragover', (event) => { event.preventDefault(); drop.classList.add('over'); });
+document.addEventListener('dragleave', (event) => { if (!event.relatedTarget) drop.classList.remove('over'); });
+document.addEventListener('drop', (event) => {
   event.preventDefault();
   drop.classList.remove('over');
   addFiles(event.dataTransfer ? event.dataTransfer.files : []);
@@ -203,7 +204,9 @@ function timings(t) {
     const segment = el('span', 't-' + name);
     segment.style.width = ((ms / total) * 100).toFixed(2) + '%';
     bar.append(segment);
-    legend.append(el('i', 't-' + name), document.createTextNode(name + ' ' + round(ms)));
+    const item = el('span', 'timing-item');
+    item.append(el('i', 't-' + name), document.createTextNode(name + ' ' + round(ms)));
+    legend.append(item);
   }
   wrap.append(bar, legend);
   return wrap;

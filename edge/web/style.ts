@@ -19,6 +19,7 @@ button { padding: .45rem 1.1rem; font-size: 1rem; }
 #drop { display: block; border: 2px dashed #9aa7b8; border-radius: 8px; padding: 1.25rem; text-align: center; cursor: pointer; color: #4b5563; }
 #drop.over { border-color: var(--bar); background: #eef4ff; }
 #drop input { display: block; margin: .5rem auto 0; }
+.envelope { font-size: .9rem; }
 .error-box { color: #8c1020; background: #fdecee; border: 1px solid #f3b6bf; border-radius: 6px; padding: .5rem .75rem; }
 .card { display: grid; grid-template-columns: 10rem 1fr; gap: 1rem; }
 .card figure { margin: 0; }
@@ -41,6 +42,7 @@ button { padding: .45rem 1.1rem; font-size: 1rem; }
 .t-decode { background: var(--t-decode); } .t-preprocess { background: var(--t-preprocess); }
 .t-inference { background: var(--t-inference); } .t-other { background: var(--t-other); }
 .timings { font-size: .8rem; color: #374151; margin: .3rem 0; font-variant-numeric: tabular-nums; }
+.timing-item { white-space: nowrap; }
 .timings i { display: inline-block; width: .6rem; height: .6rem; border-radius: 2px; margin: 0 .2rem 0 .5rem; vertical-align: baseline; }
 .meta { display: grid; grid-template-columns: max-content 1fr; gap: .1rem .75rem; font-size: .8rem; color: #4b5563; margin: .4rem 0 0; }
 .meta dt { font-weight: 600; } .meta dd { margin: 0; overflow-wrap: anywhere; }

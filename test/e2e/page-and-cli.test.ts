@@ -138,7 +138,7 @@ describe('playground page in headless Chromium', () => {
   if (!chromiumAvailable) console.log(`[page] ${CHROMIUM_PATH} is absent: the playground tests are skipped`);
 
   it.skipIf(!chromiumAvailable)(
-    'drop and paste images, key field, bars matching the scores, compare mode, error envelopes',
+    'drop and paste images, key field, bars matching the scores, compare mode, degraded answer, error envelopes',
     async () => {
       const png = new Uint8Array(
         await sharp(Buffer.from(await generatedJpeg(320, 240)))
@@ -222,6 +222,20 @@ describe('playground page in headless Chromium', () => {
 
         const compared = await screenshot(cdp, 'playground-compare.png');
         await expectBarsPainted(compared, await barBoxes(page, first));
+
+        // Tier auto with no origin: B0 is unsure (untrained), the origin is wanted, the edge answers degraded.
+        await page.uncheck('#compare');
+        await page.selectOption('#tier', 'auto');
+        await page.click('#submit');
+        await settled(page);
+        const auto = '.card:nth-child(1) .answer[data-tier="auto"]';
+        expect(await page.locator(auto).getAttribute('data-state')).toBe('done');
+        expect(await page.locator(`${auto} .model`).textContent()).toBe('efficientnet-b0');
+        expect(await page.locator(`${auto} .why`).textContent()).toBe(
+          'The origin was wanted, but the edge answered.',
+        );
+        expect(await page.locator(`${auto} .degraded`).textContent()).toMatch(/^Degraded: \S+/);
+        expectBarsMatch(await barBoxes(page, auto), pngAnswer);
 
         // The key survives a reload within the tab, and nothing is classified until an image comes.
         await page.reload();

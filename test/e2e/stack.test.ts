@@ -169,30 +169,36 @@ describe('GET /openapi.json', () => {
 
 describe('demo page in headless Chromium', () => {
   it.skipIf(!chromiumAvailable)(
-    'classifies a chosen JPEG with tier fast and shows the result',
+    'classifies a chosen JPEG with tier fast, then compares edge and origin side by side',
     async () => {
       const browser = await launchChromium();
       try {
         const page = await browser.context.newPage();
         await page.goto(`${stack.edgeUrl}/`);
+        await page.selectOption('#tier', 'fast');
         await page.setInputFiles('#image', {
           name: 'photo.jpg',
           mimeType: 'image/jpeg',
           buffer: Buffer.from(photo),
         });
-        await page.selectOption('#tier', 'fast');
+        const answer = (tier: string) => page.locator(`.card .answer[data-tier="${tier}"]`);
+        await answer('fast').and(page.locator('[data-state="done"]')).waitFor({ timeout: 60_000 });
+        expect(await answer('fast').locator('.predictions li').count()).toBe(5);
+        expect(await answer('fast').locator('.model').textContent()).toBe('efficientnet-b0');
+        expect(await answer('fast').locator('.untrained').isVisible()).toBe(true);
+        expect(await page.locator('.envelope').count()).toBe(0);
+
+        await page.check('#compare');
         await page.click('#submit');
-        await page.locator('#result').waitFor({ state: 'visible', timeout: 60_000 });
-        expect(await page.locator('#predictions tr').count()).toBe(5);
-        expect(await page.locator('#model').textContent()).toBe('efficientnet-b0');
-        expect(await page.locator('#tier-used').textContent()).toBe('fast');
-        expect(await page.locator('#weights-warning').isVisible()).toBe(true);
-        expect(await page.locator('#error').isVisible()).toBe(false);
+        await answer('accurate').and(page.locator('[data-state="done"]')).waitFor({ timeout: 120_000 });
+        expect(await answer('accurate').locator('.model').textContent()).toBe('efficientnet-b5');
+        expect(await answer('fast').locator('.model').textContent()).toBe('efficientnet-b0');
+        expect(await page.locator('.envelope').count()).toBe(0);
       } finally {
         await browser.close();
       }
     },
-    120_000,
+    240_000,
   );
   if (!chromiumAvailable) console.log(`[e2e] ${CHROMIUM_PATH} is absent: the demo page test is skipped`);
 });

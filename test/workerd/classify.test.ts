@@ -179,12 +179,13 @@ describe('read-only routes', () => {
     expect(byId['efficientnet-b7']).toMatchObject({ placement: 'origin', loaded: false, weights: 'unknown' });
   });
 
-  it('GET / serves the demo page as HTML without an API key', async () => {
+  it('GET / serves the playground page as HTML without an API key', async () => {
     const response = await worker.fetch('/');
     expect(response.status).toBe(200);
     expect(response.headers.get('content-type')).toMatch(/^text\/html/);
     const html = await response.text();
-    expect(html).toContain('<form id="classify-form"');
+    expect(html).toContain('id="drop"');
+    expect(html).toContain('<input id="api-key"');
     expect(html).toContain('/v1/classify');
   });
 

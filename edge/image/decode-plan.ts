@@ -89,7 +89,7 @@ export function checkDecodeBudget(probe: ImageProbe, minSide: number, maxDecoded
   if (plan.width * plan.height > maxDecodedPixels) {
     throw new ImageError(
       'image_too_large',
-      `image is ${width}x${height} and would decode to ${plan.width}x${plan.height} (${mp(plan.width * plan.height)}); the edge decodes at most ${mp(maxDecodedPixels)}`,
+      `image is ${width}x${height} and would decode to ${plan.width}x${plan.height} (${plan.width * plan.height} pixels); the edge decodes at most ${maxDecodedPixels} pixels`,
     );
   }
   if (plan.bytes > DECODE_BUDGET_BYTES) {

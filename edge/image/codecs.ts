@@ -33,9 +33,17 @@ let webpReady: Promise<void> | undefined;
 type InitWithModule = (module: WebAssembly.Module) => Promise<unknown>;
 const freshWebp = () => (initWebp as unknown as InitWithModule)(webpWasm).then(() => undefined);
 
-/** JPEG at a reduced scale: `out` is the header's size divided by 1, 2, 4 or 8 (rounded up). */
-export function decodeJpeg(bytes: Uint8Array, header: Size, out: Size): DecodedPixels {
-  return { ...decodeJpegScaled(bytes, header, out), channels: 3 };
+/**
+ * JPEG at a reduced scale: `out` is the header's size divided by 1, 2, 4 or 8 (rounded up). `orient` turns
+ * the pixels upright straight from the codec's heap (it must copy; it gets a view that is reused after).
+ */
+export function decodeJpeg(
+  bytes: Uint8Array,
+  header: Size,
+  out: Size,
+  orient: (pixels: DecodedPixels) => DecodedPixels,
+): DecodedPixels {
+  return decodeJpegScaled(bytes, header, out, (pixels) => orient({ ...pixels, channels: 3 }));
 }
 
 export function decodePng(bytes: Uint8Array, header: Size): DecodedPixels {

@@ -18,9 +18,14 @@ export async function decodeImage(
 ): Promise<RgbImage> {
   if (probe.type === 'image/jpeg') assertJpegComplete(bytes);
   const plan = planDecode(probe, minSide);
+  // JPEGs are turned upright straight out of the codec's heap: one copy of the pixels, not two.
+  const upright = (view: DecodedPixels): DecodedPixels => {
+    const turned = applyOrientation(view, probe.orientation);
+    return turned === view ? { ...view, data: view.data.slice() } : { ...turned, channels: 3 };
+  };
   let pixels: DecodedPixels;
   try {
-    if (probe.type === 'image/jpeg') pixels = decodeJpeg(bytes, probe, plan);
+    if (probe.type === 'image/jpeg') pixels = decodeJpeg(bytes, probe, plan, upright);
     else if (probe.type === 'image/png') pixels = decodePng(bytes, probe);
     else pixels = await decodeWebp(bytes);
   } catch (error) {
@@ -30,11 +35,22 @@ export async function decodeImage(
       `could not decode the ${probe.type.slice(6).toUpperCase()} image: ${reason}`,
     );
   }
-  if (pixels.width !== plan.width || pixels.height !== plan.height) {
+  if (probe.type === 'image/jpeg') return checkedSize(pixels, plan, probe.orientation);
+  return applyOrientation(checkedSize(pixels, plan, 1), probe.orientation);
+}
+
+/** The decoder's output must have the size planned from the header (turned by the orientation). */
+function checkedSize<T extends { width: number; height: number }>(
+  pixels: T,
+  plan: { width: number; height: number },
+  orientation: number,
+): T {
+  const [width, height] = orientation >= 5 ? [plan.height, plan.width] : [plan.width, plan.height];
+  if (pixels.width !== width || pixels.height !== height) {
     throw new ImageError(
       'invalid_image',
-      `decoded size ${pixels.width}x${pixels.height} differs from the header's ${plan.width}x${plan.height}`,
+      `decoded size ${pixels.width}x${pixels.height} differs from the header's ${width}x${height}`,
     );
   }
-  return applyOrientation(pixels, probe.orientation);
+  return pixels;
 }

@@ -73,12 +73,15 @@ export function jpegInstancesCreated(): number {
 /**
  * Decodes with DCT scaling to `width` x `height` (the image's size divided by 1, 2, 4 or 8, rounded up).
  * libjpeg reads the header first; its frame size must equal `expected` before the output is allocated.
+ * `take` gets a view into the codec's heap, valid only during the call: it makes the one copy the caller
+ * keeps (rotated, or plain), so the pixels are not copied twice.
  */
-export function decodeJpegScaled(
+export function decodeJpegScaled<T>(
   bytes: Uint8Array,
   expected: { width: number; height: number },
   out: { width: number; height: number },
-): ScaledJpeg {
+  take: (pixels: ScaledJpeg) => T,
+): T {
   return turbo.run((tj) => {
     const src = tj.malloc(bytes.length);
     const info = tj.malloc(16);
@@ -102,11 +105,15 @@ export function decodeJpegScaled(
       0
     )
       throw new LibjpegError('corrupt JPEG data');
-    const data = new Uint8Array(tj.memory.buffer, dst, size).slice();
+    const kept = take({
+      width: out.width,
+      height: out.height,
+      data: new Uint8Array(tj.memory.buffer, dst, size),
+    });
     tj.free(dst);
     tj.free(src);
     tj.free(info);
     tj.tjDestroy(handle);
-    return { width: out.width, height: out.height, data };
+    return kept;
   });
 }

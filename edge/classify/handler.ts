@@ -14,7 +14,14 @@ import type { AppEnv } from '../http/app-env.ts';
 import type { ImageProbe } from '../image/index.ts';
 import { type AnswerContext, degradedAnswer, type EdgeWork, edgeAnswer, originAnswer } from './answers.ts';
 import { runEdgeModel } from './edge-run.ts';
-import { checkLimits, decodeProbed, fitsLimits, imageLimits, probeChecked } from './image-tensor.ts';
+import {
+  checkLimits,
+  decodeProbed,
+  edgeImageLimits,
+  fitsLimits,
+  imageLimits,
+  probeChecked,
+} from './image-tensor.ts';
 import { classifyInput } from './input.ts';
 import { callOrigin, failureOf, failWith, type OriginOutcome, relayRejection } from './origin-call.ts';
 import type { classifyRoute } from './route.ts';
@@ -37,7 +44,7 @@ export const classifyHandler: RouteHandler<typeof classifyRoute, AppEnv> = async
   const { image: bytes, params } = await classifyInput(c, valid);
   const defaults = policyDefaultsFromEnv(c.env);
   const plan = planRoute(params, defaults);
-  const edgeLimits = imageLimits(maxBodyBytes(c.env), maxImagePixels(c.env));
+  const edgeLimits = edgeImageLimits(maxBodyBytes(c.env), maxImagePixels(c.env));
   const originLimits = imageLimits(maxBodyBytes(c.env), ORIGIN_MAX_IMAGE_PIXELS);
   const probe = probeChecked(bytes);
   const answer: AnswerContext = { requestId: c.get('requestId'), topK: params.top_k, started };

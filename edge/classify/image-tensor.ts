@@ -3,19 +3,38 @@
 import type { PreprocessSpec } from '../../shared/preprocess/index.ts';
 import { preprocess, type RgbImage } from '../../shared/preprocess/index.ts';
 import { ApiError } from '../http/api-error.ts';
+import { DecodeBusyError } from '../image/decode-memory.ts';
+import { EDGE_DECODE_MIN_SIDE, edgeImageLimits } from '../image/edge-limits.ts';
 import {
   checkDimensions,
   DEFAULT_LIMITS,
+  type DecodeLease,
+  DecodeMemory,
   decodeImage,
   ImageError,
   type ImageLimits,
   type ImageProbe,
+  planDecode,
   probeImage,
 } from '../image/index.ts';
 
-export function imageLimits(maxBytes: number, maxPixels: number | undefined): ImageLimits {
-  return { ...DEFAULT_LIMITS, maxBytes, maxPixels: maxPixels ?? DEFAULT_LIMITS.maxPixels };
-}
+export { EDGE_DECODE_MIN_SIDE, edgeImageLimits, imageLimits } from '../image/edge-limits.ts';
+
+/**
+ * Concurrent decodes in one isolate share this much memory; the rest of the 128 MB belongs to the
+ * model's heap (48-72 MiB) and the runtime. Requests beyond it wait up to DECODE_WAIT_MS, then get a 503.
+ */
+export const ISOLATE_DECODE_BUDGET_BYTES = 40 * 1024 * 1024;
+export const DECODE_WAIT_MS = 3000;
+/** A reservation not given back by preprocessing (the request failed in between) lapses after this. */
+const DECODE_LEASE_MS = 30_000;
+
+export const decodeMemory = new DecodeMemory({
+  budgetBytes: ISOLATE_DECODE_BUDGET_BYTES,
+  maxWaitMs: DECODE_WAIT_MS,
+  leaseMs: DECODE_LEASE_MS,
+});
+const leases = new WeakMap<RgbImage, DecodeLease>();
 
 /** Type and dimensions from the headers only; an empty, unknown or broken header is a 400 / 415 / 422. */
 export function probeChecked(bytes: Uint8Array): ImageProbe {
@@ -39,18 +58,38 @@ export function checkLimits(probe: ImageProbe, limits: ImageLimits, hint = ''): 
   asApiError(() => checkDimensions(probe, limits), hint);
 }
 
-/** Decodes an image whose header was already probed and checked. */
+/**
+ * Decodes an image whose header was already probed and checked against the edge limits, inside the
+ * isolate's decode memory budget; the reservation lasts until imageTensor() has consumed the pixels.
+ */
 export async function decodeProbed(bytes: Uint8Array, probe: ImageProbe): Promise<RgbImage> {
+  const plan = planDecode(probe, EDGE_DECODE_MIN_SIDE);
+  let lease: DecodeLease;
   try {
-    return await decodeImage(bytes, probe);
+    lease = await decodeMemory.acquire(plan.bytes);
   } catch (error) {
+    if (!(error instanceof DecodeBusyError)) throw error;
+    throw new ApiError(
+      'tier_unavailable',
+      `The edge is decoding other images and has no memory free for this one; retry in ${Math.ceil(DECODE_WAIT_MS / 1000)} s.`,
+    );
+  }
+  try {
+    const image = await decodeImage(bytes, probe, EDGE_DECODE_MIN_SIDE);
+    leases.set(image, lease);
+    return image;
+  } catch (error) {
+    lease.release();
     if (error instanceof ImageError) throw new ApiError(error.code, error.message);
     throw error;
   }
 }
 
 /** Probes, checks the limits, then decodes; image problems become 413 / 415 / 422 API errors. */
-export async function decodeChecked(bytes: Uint8Array, limits: ImageLimits): Promise<RgbImage> {
+export async function decodeChecked(
+  bytes: Uint8Array,
+  limits: ImageLimits = edgeImageLimits(DEFAULT_LIMITS.maxBytes, undefined),
+): Promise<RgbImage> {
   const probe = probeChecked(bytes);
   checkLimits(probe, limits);
   return decodeProbed(bytes, probe);
@@ -70,6 +109,12 @@ export interface ImageTensor {
   dims: [1, 3, number, number];
 }
 
+/** Preprocesses, then gives the image's decode memory back. */
 export function imageTensor(image: RgbImage, spec: PreprocessSpec): ImageTensor {
-  return { tensor: preprocess(image, spec), dims: [1, 3, spec.cropSize, spec.cropSize] };
+  try {
+    return { tensor: preprocess(image, spec), dims: [1, 3, spec.cropSize, spec.cropSize] };
+  } finally {
+    leases.get(image)?.release();
+    leases.delete(image);
+  }
 }

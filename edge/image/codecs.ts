@@ -1,80 +1,78 @@
 /// <reference path="./wasm-modules.d.ts" />
-import jpegWasm from '@jsquash/jpeg/codec/dec/mozjpeg_dec.wasm';
-import decodeJpegWith, { init as initJpeg } from '@jsquash/jpeg/decode.js';
-import pngWasm from '@jsquash/png/codec/pkg/squoosh_png_bg.wasm';
-import { decode as decodePngWith, init as initPng } from '@jsquash/png/decode.js';
 import webpWasm from '@jsquash/webp/codec/dec/webp_dec.wasm';
 import decodeWebpWith, { init as initWebp } from '@jsquash/webp/decode.js';
 import './image-data-shim.ts';
-import type { ImageType } from './sniff.ts';
+import { RESET_ABOVE_HEAP_BYTES } from './codec-instance.ts';
+import { decodeJpegScaled } from './jpeg-turbo.ts';
+import { decodePngRgba } from './png-codec.ts';
 
-// WASM builds of libjpeg-turbo (MozJPEG), the Rust png crate and libwebp, chosen by measurement in workerd
-// (docs/benchmarks.md, "Image decoding in workerd"). Each is instantiated on first use from the module
-// wrangler compiled at deploy time.
+// WASM builds of libjpeg-turbo (TurboJPEG, for its DCT scaling), the Rust png crate and libwebp
+// (docs/benchmarks.md, "Image decoding in workerd"). Each is instantiated from the module wrangler
+// compiled at deploy time, and replaced after a failure or a large image (codec-instance.ts).
 
-/** What every codec returns: 8-bit RGBA, row-major. */
-export interface RgbaPixels {
+/** What the codecs return: 8-bit pixels, row-major, RGBA (4 channels) or packed RGB (3). */
+export interface DecodedPixels {
   width: number;
   height: number;
-  data: Uint8ClampedArray;
+  channels: 3 | 4;
+  data: Uint8Array;
 }
 
-type Decoder = (bytes: Uint8Array) => Promise<RgbaPixels>;
+interface Size {
+  width: number;
+  height: number;
+}
 
 function exactBuffer(bytes: Uint8Array): ArrayBuffer {
   const whole = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength;
   return (whole ? bytes.buffer : bytes.slice().buffer) as ArrayBuffer;
 }
 
-let jpegReady: Promise<void> | undefined;
-let pngReady: Promise<unknown> | undefined;
 let webpReady: Promise<void> | undefined;
-
-// The init functions accept a WebAssembly.Module at run time; their typings only mention options.
+// The init function accepts a WebAssembly.Module at run time; its typings only mention options.
 type InitWithModule = (module: WebAssembly.Module) => Promise<unknown>;
-
-const DECODERS: Record<ImageType, Decoder> = {
-  'image/jpeg': async (bytes) => {
-    jpegReady ??= (initJpeg as unknown as InitWithModule)(jpegWasm).then(() => undefined);
-    await jpegReady;
-    return (await decodeJpegWith(exactBuffer(bytes))) as RgbaPixels;
-  },
-  'image/png': async (bytes) => {
-    pngReady ??= (initPng as unknown as InitWithModule)(pngWasm);
-    await pngReady;
-    return (await decodePngWith(exactBuffer(bytes))) as RgbaPixels;
-  },
-  'image/webp': async (bytes) => {
-    webpReady ??= (initWebp as unknown as InitWithModule)(webpWasm).then(() => undefined);
-    await webpReady;
-    return (await decodeWebpWith(exactBuffer(bytes))) as RgbaPixels;
-  },
-};
+const freshWebp = () => (initWebp as unknown as InitWithModule)(webpWasm).then(() => undefined);
 
 /**
- * A WASM heap never shrinks: after a large image the codec would keep its grown memory (4 bytes per pixel)
- * for the isolate's lifetime, next to the model's heap. Past this size the instance is replaced so that
- * memory can be collected; a fresh one costs a fraction of a millisecond (the module is already compiled).
+ * JPEG at a reduced scale: `out` is the header's size divided by 1, 2, 4 or 8 (rounded up). `orient` turns
+ * the pixels upright straight from the codec's heap (it must copy; it gets a view that is reused after).
  */
-const RESET_ABOVE_PIXELS = 2_000_000;
-
-function replaceInstance(type: ImageType): void {
-  // Initialising again is what releases the old instance: jsquash holds it until then.
-  // The PNG glue (wasm-bindgen) keeps its instance in a module variable that cannot be replaced.
-  if (type === 'image/jpeg')
-    jpegReady = (initJpeg as unknown as InitWithModule)(jpegWasm).then(() => undefined);
-  if (type === 'image/webp')
-    webpReady = (initWebp as unknown as InitWithModule)(webpWasm).then(() => undefined);
+export function decodeJpeg(
+  bytes: Uint8Array,
+  header: Size,
+  out: Size,
+  orient: (pixels: DecodedPixels) => DecodedPixels,
+): DecodedPixels {
+  return decodeJpegScaled(bytes, header, out, (pixels) => orient({ ...pixels, channels: 3 }));
 }
 
-/** Decodes to RGBA. After a failure the instance is replaced too: an aborted WASM instance is unusable. */
-export async function decodeRgba(type: ImageType, bytes: Uint8Array): Promise<RgbaPixels> {
+export function decodePng(bytes: Uint8Array, header: Size): DecodedPixels {
+  const { width, height, data } = decodePngRgba(bytes, header);
+  return { width, height, channels: 4, data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) };
+}
+
+/**
+ * libwebp via jsquash's emscripten glue; initialising again is what releases the old instance, so it is
+ * re-initialised after a failure or a large image.
+ */
+export async function decodeWebp(bytes: Uint8Array): Promise<DecodedPixels> {
+  webpReady ??= freshWebp();
+  await webpReady;
   try {
-    const pixels = await DECODERS[type](bytes);
-    if (pixels.width * pixels.height > RESET_ABOVE_PIXELS) replaceInstance(type);
-    return pixels;
+    const { width, height, data } = (await decodeWebpWith(exactBuffer(bytes))) as {
+      width: number;
+      height: number;
+      data: Uint8ClampedArray;
+    };
+    if (width * height * 4 > RESET_ABOVE_HEAP_BYTES) webpReady = freshWebp();
+    return {
+      width,
+      height,
+      channels: 4,
+      data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
+    };
   } catch (error) {
-    replaceInstance(type);
+    webpReady = freshWebp();
     throw error;
   }
 }

@@ -1,5 +1,6 @@
 import type { RgbImage } from '../../shared/preprocess/index.ts';
-import { decodeRgba } from './codecs.ts';
+import { type DecodedPixels, decodeJpeg, decodePng, decodeWebp } from './codecs.ts';
+import { planDecode } from './decode-plan.ts';
 import { ImageError } from './errors.ts';
 import { assertJpegComplete } from './jpeg-complete.ts';
 import { applyOrientation } from './orient.ts';
@@ -7,13 +8,26 @@ import type { ImageProbe } from './probe.ts';
 
 /**
  * Decodes a probed image (check its limits first) and turns it upright per its EXIF orientation.
- * Returns RGBA (channels 4) when no rotation was needed, else packed RGB.
+ * JPEGs are decoded at the strongest DCT reduction that keeps the shorter side >= `minSide` (1 = full
+ * size); orientation is applied to the reduced image. Returns RGBA (channels 4) or packed RGB.
  */
-export async function decodeImage(bytes: Uint8Array, probe: ImageProbe): Promise<RgbImage> {
+export async function decodeImage(
+  bytes: Uint8Array,
+  probe: ImageProbe,
+  minSide = Number.POSITIVE_INFINITY,
+): Promise<RgbImage> {
   if (probe.type === 'image/jpeg') assertJpegComplete(bytes);
-  let pixels: Awaited<ReturnType<typeof decodeRgba>>;
+  const plan = planDecode(probe, minSide);
+  // JPEGs are turned upright straight out of the codec's heap: one copy of the pixels, not two.
+  const upright = (view: DecodedPixels): DecodedPixels => {
+    const turned = applyOrientation(view, probe.orientation);
+    return turned === view ? { ...view, data: view.data.slice() } : { ...turned, channels: 3 };
+  };
+  let pixels: DecodedPixels;
   try {
-    pixels = await decodeRgba(probe.type, bytes);
+    if (probe.type === 'image/jpeg') pixels = decodeJpeg(bytes, probe, plan, upright);
+    else if (probe.type === 'image/png') pixels = decodePng(bytes, probe);
+    else pixels = await decodeWebp(bytes);
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
     throw new ImageError(
@@ -21,15 +35,22 @@ export async function decodeImage(bytes: Uint8Array, probe: ImageProbe): Promise
       `could not decode the ${probe.type.slice(6).toUpperCase()} image: ${reason}`,
     );
   }
-  if (pixels.width !== probe.width || pixels.height !== probe.height) {
+  if (probe.type === 'image/jpeg') return checkedSize(pixels, plan, probe.orientation);
+  return applyOrientation(checkedSize(pixels, plan, 1), probe.orientation);
+}
+
+/** The decoder's output must have the size planned from the header (turned by the orientation). */
+function checkedSize<T extends { width: number; height: number }>(
+  pixels: T,
+  plan: { width: number; height: number },
+  orientation: number,
+): T {
+  const [width, height] = orientation >= 5 ? [plan.height, plan.width] : [plan.width, plan.height];
+  if (pixels.width !== width || pixels.height !== height) {
     throw new ImageError(
       'invalid_image',
-      `decoded size ${pixels.width}x${pixels.height} differs from the header's ${probe.width}x${probe.height}`,
+      `decoded size ${pixels.width}x${pixels.height} differs from the header's ${width}x${height}`,
     );
   }
-  const data = new Uint8Array(pixels.data.buffer, pixels.data.byteOffset, pixels.data.byteLength);
-  return applyOrientation(
-    { width: pixels.width, height: pixels.height, channels: 4, data },
-    probe.orientation,
-  );
+  return pixels;
 }

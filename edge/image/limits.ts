@@ -1,10 +1,17 @@
+import { checkDecodeBudget } from './decode-plan.ts';
 import { ImageError } from './errors.ts';
 import type { ImageProbe } from './probe.ts';
 
 export interface ImageLimits {
   maxBytes: number;
   maxSide: number;
+  /** Stored pixels, or with `decodeMinSide` the pixels the edge decodes (after JPEG reduction). */
   maxPixels: number;
+  /**
+   * Set where the image is decoded here (the edge): JPEGs are reduced while their shorter side stays
+   * >= this, and the decode must fit the per-image memory budget (decode-plan.ts).
+   */
+  decodeMinSide?: number;
 }
 
 /** 16 MP decodes to 64 MB of RGBA: about the most a 128 MB isolate can hold next to the model. */
@@ -23,7 +30,7 @@ export function checkByteLength(length: number, limits: ImageLimits = DEFAULT_LI
 
 /** Rejects an image by its header dimensions, before any decoding. */
 export function checkDimensions(
-  probe: Pick<ImageProbe, 'width' | 'height'>,
+  probe: Pick<ImageProbe, 'width' | 'height'> | ImageProbe,
   limits: ImageLimits = DEFAULT_LIMITS,
 ): void {
   const { width, height } = probe;
@@ -32,6 +39,10 @@ export function checkDimensions(
       'image_too_large',
       `image is ${width}x${height}; no side may exceed ${limits.maxSide} pixels`,
     );
+  }
+  if (limits.decodeMinSide !== undefined && 'type' in probe) {
+    checkDecodeBudget(probe, limits.decodeMinSide, limits.maxPixels);
+    return;
   }
   if (width * height > limits.maxPixels) {
     throw new ImageError(

@@ -1,5 +1,5 @@
 import { ImageError } from './errors.ts';
-import { probeJpeg } from './probe-jpeg.ts';
+import { type JpegHeader, probeJpeg } from './probe-jpeg.ts';
 import { probePng } from './probe-png.ts';
 import { probeWebp } from './probe-webp.ts';
 import { type ImageType, sniffImageType } from './sniff.ts';
@@ -10,6 +10,10 @@ export interface ImageProbe {
   height: number;
   /** EXIF orientation 1-8 (1 = as stored). */
   orientation: number;
+  /** Size of the upload: the decoders copy it into their heap. */
+  byteLength: number;
+  /** JPEG only: what libjpeg will buffer. */
+  jpeg?: Pick<JpegHeader, 'components' | 'wholeImageCoefficients' | 'scanOffset'>;
 }
 
 /**
@@ -21,10 +25,23 @@ export function probeImage(bytes: Uint8Array): ImageProbe {
   if (!type) {
     throw new ImageError('unsupported_media_type', 'not a JPEG, PNG or WebP image');
   }
-  const info =
-    type === 'image/jpeg' ? probeJpeg(bytes) : type === 'image/png' ? probePng(bytes) : probeWebp(bytes);
-  if (info.width < 1 || info.height < 1) {
-    throw new ImageError('invalid_image', `image has an empty dimension (${info.width}x${info.height})`);
+  const byteLength = bytes.byteLength;
+  let probe: ImageProbe;
+  if (type === 'image/jpeg') {
+    const { width, height, orientation, components, wholeImageCoefficients, scanOffset } = probeJpeg(bytes);
+    probe = {
+      type,
+      width,
+      height,
+      orientation,
+      byteLength,
+      jpeg: { components, wholeImageCoefficients, scanOffset },
+    };
+  } else {
+    probe = { type, byteLength, ...(type === 'image/png' ? probePng(bytes) : probeWebp(bytes)) };
   }
-  return { type, ...info };
+  if (probe.width < 1 || probe.height < 1) {
+    throw new ImageError('invalid_image', `image has an empty dimension (${probe.width}x${probe.height})`);
+  }
+  return probe;
 }

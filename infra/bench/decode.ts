@@ -1,12 +1,15 @@
-// Decoder benchmark inside real workerd: per-decode latency of WASM codecs versus pure-JS libraries on
-// ~1 MP images, the full probe → decode → preprocess path, and the workerd process's peak memory when
-// decoding the largest accepted image (16 MP). Prints JSON.
+// Decoder benchmark inside real workerd. Prints JSON.
+//  - The edge path (probe, edge limits, reduced-scale decode, orientation, B0 preprocessing) on 1, 4, 12 and
+//    24 MP phone-style JPEGs (EXIF orientation 6): median latency, the 12 MP / 1 MP ratio, and the peak
+//    memory one request adds to workerd (VmHWM reset through /proc/PID/clear_refs, fresh runtime per size).
+//  - With --codecs: the full-size codec comparison (WASM versus pure JS) that chose the codecs.
 //
-//   npx tsx infra/bench/decode.ts [--reps 7]
+//   npx tsx infra/bench/decode.ts [--reps 7] [--codecs]
 //
 // Latency is measured from outside (workerd's clocks stand still while JavaScript runs): each request
 // decodes the body `n` times; a `noop` request with the same body is subtracted.
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
@@ -130,77 +133,106 @@ function memoryMiB(pid: number): { rss: number; peak: number } {
   return { rss: Math.round(kb('VmRSS') / 1024), peak: Math.round(kb('VmHWM') / 1024) };
 }
 
+/** Every workerd process started by this one: reset their peak RSS (VmHWM) to the current RSS. */
+function resetPeaks(pids: number[]): void {
+  for (const pid of pids) writeFileSync(`/proc/${pid}/clear_refs`, '5');
+}
+
+/** A phone-style photo: real photos tiled (or synthetic), EXIF orientation 6, JPEG q90, baseline 4:2:0. */
+async function phoneJpeg(width: number, height: number, tiles: number) {
+  const { raw, source } = await testImage(width, height, tiles);
+  // q90 like a phone, lowered in steps while the file would exceed the 10 MiB body limit.
+  for (let quality = 90; ; quality -= 5) {
+    const jpeg = await sharp(raw, { raw: { width, height, channels: 3 } })
+      .withMetadata({ orientation: 6 })
+      .jpeg({ quality })
+      .toBuffer();
+    if (jpeg.length <= 10 * 1024 * 1024 || quality <= 50) return { jpeg, source: `${source}, q${quality}` };
+  }
+}
+
 /**
- * Peak RSS of the workerd running the worker, before and after one decode of `body`, in a fresh runtime.
- * Wrangler runs two workerd processes (a proxy and the worker's own); the worker's is the one that grows.
+ * Added peak memory of one edge-path request: a fresh runtime, a warm-up request on a small JPEG (codec
+ * instantiated, JIT warm), peaks reset, then the request; the worker's workerd is the one that grew.
  */
-async function peakMemory(codec: string, body: Buffer, small: Buffer) {
+async function addedPeak(body: Buffer, warm: Buffer, codec = 'pipeline') {
   const worker = await startWorker();
   try {
-    await timedRequest(worker, 'noop', body, 1);
+    await timedRequest(worker, 'pipeline', warm, 1);
     const pids = workerdPids();
+    resetPeaks(pids);
     const before = new Map(pids.map((pid) => [pid, memoryMiB(pid)]));
     await timedRequest(worker, codec, body, 1);
-    const rows = pids.map((pid) => ({
-      pid,
-      before: before.get(pid) as { peak: number },
-      after: memoryMiB(pid),
-    }));
-    const grown = rows.sort((a, b) => b.after.peak - b.before.peak - (a.after.peak - a.before.peak))[0];
-    if (!grown) return { error: 'workerd process not found' };
-    // What the isolate keeps afterwards: a few small decodes of the same format give the GC its chance.
-    for (let i = 0; i < 5; i++) await timedRequest(worker, codec, small, 1);
-    return {
-      baselinePeakMiB: grown.before.peak,
-      peakMiB: grown.after.peak,
-      addedPeakMiB: grown.after.peak - grown.before.peak,
-      rssAfterSmallDecodesMiB: memoryMiB(grown.pid).rss,
-    };
+    const grown = pids
+      .map((pid) => ({ pid, added: memoryMiB(pid).peak - (before.get(pid) as { rss: number }).rss }))
+      .sort((a, b) => b.added - a.added)[0];
+    return grown?.added ?? Number.NaN;
   } finally {
     await worker.dispose();
   }
 }
 
-async function main() {
+async function codecComparison() {
   const small = await encodeAll(1280, 800, 4);
-  const large = await encodeAll(4896, 3264, 8);
   const worker = await startWorker();
   const decodeMs: Record<string, number> = {};
   try {
-    decodeMs['jpeg/wasm-mozjpeg'] = await latency(worker, 'wasm-jpeg', small.jpeg);
+    decodeMs['jpeg/wasm-libjpeg-turbo(full size)'] = await latency(worker, 'wasm-jpeg', small.jpeg);
     decodeMs['jpeg/jpeg-js'] = await latency(worker, 'jpeg-js', small.jpeg);
     decodeMs['png/wasm-png'] = await latency(worker, 'wasm-png', small.png);
     decodeMs['png/fast-png'] = await latency(worker, 'fast-png', small.png);
     decodeMs['webp/wasm-libwebp'] = await latency(worker, 'wasm-webp', small.webp);
-    decodeMs['jpeg/pipeline(decode+preprocess 224)'] = await latency(worker, 'pipeline', small.jpeg);
-    decodeMs['jpeg-16MP/wasm-mozjpeg'] = await latency(worker, 'wasm-jpeg', large.jpeg);
-    decodeMs['jpeg-16MP/pipeline(decode+preprocess 224)'] = await latency(worker, 'pipeline', large.jpeg);
   } finally {
     await worker.dispose();
   }
-  const memory = {
-    'jpeg-16MP/wasm-mozjpeg': await peakMemory('wasm-jpeg', large.jpeg, small.jpeg),
-    'jpeg-16MP/jpeg-js': await peakMemory('jpeg-js', large.jpeg, small.jpeg),
-    'jpeg-16MP/pipeline': await peakMemory('pipeline', large.jpeg, small.jpeg),
-    'jpeg-16MP-rotated/pipeline': await peakMemory('pipeline', large.jpegRotated, small.jpeg),
-    'png-16MP/wasm-png': await peakMemory('wasm-png', large.png, small.png),
-    'webp-16MP/wasm-libwebp': await peakMemory('wasm-webp', large.webp, small.webp),
-  };
-  const bytes = (e: { jpeg: Buffer; png: Buffer; webp: Buffer }) => ({
-    jpeg: e.jpeg.length,
-    png: e.png.length,
-    webp: e.webp.length,
-  });
+  return { image: { size: '1280x800', source: small.source }, medianDecodeMs: decodeMs };
+}
+
+const SIZES = [
+  { name: '1MP', width: 1155, height: 866, tiles: 3 },
+  { name: '4MP', width: 2309, height: 1732, tiles: 5 },
+  { name: '12MP', width: 4032, height: 3024, tiles: 8 },
+  { name: '24MP', width: 6000, height: 4000, tiles: 10 },
+] as const;
+
+async function main() {
+  const images: Record<string, { bytes: number; source: string }> = {};
+  const bodies: Record<string, Buffer> = {};
+  for (const size of SIZES) {
+    const { jpeg, source } = await phoneJpeg(size.width, size.height, size.tiles);
+    bodies[size.name] = jpeg;
+    images[size.name] = { bytes: jpeg.length, source: `${size.width}x${size.height}, ${source}` };
+  }
+  const warm = (await phoneJpeg(320, 240, 1)).jpeg;
+  const pipelineMs: Record<string, number> = {};
+  const worker = await startWorker();
+  try {
+    // Interleaved sizes within one runtime, so that background load hits all of them alike.
+    for (const size of SIZES)
+      pipelineMs[size.name] = await latency(worker, 'pipeline', bodies[size.name] as Buffer);
+  } finally {
+    await worker.dispose();
+  }
+  const addedPeakMiB: Record<string, number> = {};
+  const bodyOnlyPeakMiB: Record<string, number> = {};
+  for (const size of SIZES) {
+    addedPeakMiB[size.name] = await addedPeak(bodies[size.name] as Buffer, warm);
+    // The same upload answered without decoding: what receiving the body costs by itself.
+    bodyOnlyPeakMiB[size.name] = await addedPeak(bodies[size.name] as Buffer, warm, 'noop');
+  }
   const result = {
     runtime: 'workerd (wrangler unstable_startWorker), compatibility_date 2026-04-26',
-    images: {
-      small: { size: '1280x800', source: small.source, bytes: bytes(small) },
-      large: { size: '4896x3264', source: large.source, bytes: bytes(large) },
-    },
-    repsPerCandidate: REPS,
+    path: 'probe + edge limits + libjpeg-turbo DCT-scaled decode + orientation 6 + B0 preprocess (256/224 bicubic)',
+    images,
+    repsPerSize: REPS,
     decodesPerRequest: PER_REQUEST,
-    medianDecodeMs: decodeMs,
-    workerdPeakRss: memory,
+    pipelineMedianMs: pipelineMs,
+    ratio12MPvs1MP: Math.round(((pipelineMs['12MP'] as number) / (pipelineMs['1MP'] as number)) * 100) / 100,
+    ratio24MPvs1MP: Math.round(((pipelineMs['24MP'] as number) / (pipelineMs['1MP'] as number)) * 100) / 100,
+    addedPeakMiB,
+    bodyOnlyPeakMiB,
+    loadAverage: loadavg().map((x) => Math.round(x * 10) / 10),
+    ...(process.argv.includes('--codecs') ? { codecs: await codecComparison() } : {}),
   };
   console.log(JSON.stringify(result, null, 2));
 }

@@ -1,12 +1,16 @@
 import { decodeImage } from '../../edge/image/decode.ts';
 import { ImageError } from '../../edge/image/errors.ts';
-import { checkDimensions } from '../../edge/image/limits.ts';
+import { jpegInstancesCreated } from '../../edge/image/jpeg-turbo.ts';
+import { checkDimensions, DEFAULT_LIMITS } from '../../edge/image/limits.ts';
+import { pngInstancesCreated } from '../../edge/image/png-codec.ts';
 import { probeImage } from '../../edge/image/probe.ts';
 import { type PreprocessSpec, preprocess } from '../../shared/preprocess/index.ts';
 
 // Test worker for test/workerd/decode.test.ts: exposes the edge decoder and the shared preprocessing.
 //   POST /decode            → packed RGB bytes, size in x-width / x-height
 //   POST /preprocess?spec=  → float32 [3, crop, crop] bytes
+//   ?minSide=N              → edge limits and JPEG reduction as in production (shorter side >= N)
+//   GET /instances          → how many codec instances were created (each failure replaces one)
 // Image errors answer { code, message } with status 400 / 413 / 415.
 
 const STATUS = { invalid_image: 400, image_too_large: 413, unsupported_media_type: 415 } as const;
@@ -25,11 +29,17 @@ function packedRgb(image: { channels: number; data: Uint8Array }): Uint8Array {
 export default {
   async fetch(request: Request): Promise<Response> {
     const url = new URL(request.url);
+    if (url.pathname === '/instances')
+      return Response.json({ jpeg: jpegInstancesCreated(), png: pngInstancesCreated() });
+    const minSide = url.searchParams.has('minSide') ? Number(url.searchParams.get('minSide')) : undefined;
     try {
       const bytes = new Uint8Array(await request.arrayBuffer());
       const probe = probeImage(bytes);
-      checkDimensions(probe);
-      const image = await decodeImage(bytes, probe);
+      checkDimensions(
+        probe,
+        minSide ? { ...DEFAULT_LIMITS, maxPixels: 4_000_000, decodeMinSide: minSide } : DEFAULT_LIMITS,
+      );
+      const image = await decodeImage(bytes, probe, minSide);
       if (url.pathname === '/preprocess') {
         const spec = JSON.parse(url.searchParams.get('spec') ?? '') as PreprocessSpec;
         return new Response(preprocess(image, spec).buffer as ArrayBuffer);

@@ -70,3 +70,64 @@ function chunk(type: string, data: Buffer): Buffer {
   crc.writeUInt32BE(crc32(body));
   return Buffer.concat([length, body, crc]);
 }
+
+/**
+ * A ~170-byte greyscale JPEG on which a marker walk that reads FF 00 as a segment and libjpeg disagree:
+ * libjpeg skips the stuffed FF 00 and the bytes after it, finds a `width` x `height` frame header, and
+ * an APP0 segment that swallows the 16x16 frame header such a walk would find next. Its scan holds
+ * a few blocks, then EOI: libjpeg warns about the missing data and fills the rest of the frame with grey.
+ * `lead` replaces the FF 00 prefix to build the other variants (stray bytes, FF 01, RSTn).
+ */
+export function jpegHiddenFrame(
+  width = 8000,
+  height = 8000,
+  lead: readonly number[] = [0xff, 0x00],
+): Uint8Array<ArrayBuffer> {
+  const u16 = (n: number) => [n >> 8, n & 0xff];
+  const frame = (w: number, h: number) => [0xff, 0xc0, ...u16(11), 8, ...u16(h), ...u16(w), 1, 1, 0x11, 0];
+  const hidden = [...frame(width, height), 0xff, 0xe0, ...u16(2 + 13)]; // APP0 covers the next frame header
+  const huffman = (tableClass: number) => [
+    0xff,
+    0xc4,
+    ...u16(20),
+    tableClass,
+    1,
+    ...new Array(15).fill(0),
+    0,
+  ];
+  const bytes = [
+    0xff,
+    0xd8,
+    ...lead,
+    ...u16(2 + hidden.length), // read as a segment length by a lenient walk; skipped as junk by libjpeg
+    ...hidden,
+    ...frame(16, 16),
+    ...[0xff, 0xdb, ...u16(67), 0, ...new Array(64).fill(1)],
+    ...huffman(0x00),
+    ...huffman(0x10),
+    ...[0xff, 0xda, ...u16(8), 1, 1, 0, 0, 63, 0],
+    ...new Array(8).fill(0),
+    0xff,
+    0xd9,
+  ];
+  return new Uint8Array(bytes);
+}
+
+/** Inserts `extra` bytes at `offset` (marker insertion, stray bytes). */
+export function spliced(
+  bytes: Uint8Array,
+  offset: number,
+  extra: readonly number[],
+): Uint8Array<ArrayBuffer> {
+  const out = new Uint8Array(bytes.length + extra.length);
+  out.set(bytes.subarray(0, offset));
+  out.set(extra, offset);
+  out.set(bytes.subarray(offset), offset + extra.length);
+  return out;
+}
+
+/** A PNG with `type` chunk (data given) inserted before its first IDAT. */
+export function pngWithChunk(png: Uint8Array, type: string, data: Buffer): Uint8Array<ArrayBuffer> {
+  const at = Buffer.from(png).indexOf(Buffer.from('IDAT', 'ascii')) - 4;
+  return spliced(png, at, [...chunk(type, data)]);
+}

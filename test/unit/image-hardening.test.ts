@@ -1,0 +1,238 @@
+import sharp, { type JpegOptions } from 'sharp';
+import { describe, expect, it, vi } from 'vitest';
+import { DecodeMemory } from '../../edge/image/decode-memory.ts';
+import { DECODE_BUDGET_BYTES, jpegScale, PNG_MAX_PIXELS, planDecode } from '../../edge/image/decode-plan.ts';
+import { EDGE_DECODE_MIN_SIDE, edgeImageLimits } from '../../edge/image/edge-limits.ts';
+import { ImageError } from '../../edge/image/errors.ts';
+import { checkDimensions } from '../../edge/image/limits.ts';
+import { probeImage } from '../../edge/image/probe.ts';
+import { jpegHiddenFrame, pngHeaderOnly, pngWithChunk, spliced } from '../workerd/images.ts';
+
+// Limits hold before allocation: the header walk agrees with libjpeg on which bytes are markers, PNG and
+// WebP headers are checked against the frames inside them, and the decode cost is known in advance.
+
+function rejection(fn: () => unknown): ImageError {
+  try {
+    fn();
+  } catch (error) {
+    if (error instanceof ImageError) return error;
+    throw error;
+  }
+  throw new Error('expected an ImageError');
+}
+
+const EDGE = edgeImageLimits(10 * 1024 * 1024, 4_000_000);
+const jpeg = async (width: number, height: number, options: JpegOptions = {}) =>
+  new Uint8Array(
+    await sharp({ create: { width, height, channels: 3, background: '#48c' } })
+      .jpeg(options)
+      .toBuffer(),
+  );
+
+describe('JPEG marker walk', () => {
+  it('rejects the file libjpeg reads as 8000x8000 behind a stuffed FF 00 (a lenient walk saw 16x16)', async () => {
+    const bomb = jpegHiddenFrame(8000, 8000);
+    expect(bomb.length).toBeLessThan(300);
+    // libjpeg's own reading of the same bytes (through sharp): the frame it would allocate for.
+    const libjpeg = await sharp(bomb).metadata();
+    expect([libjpeg.width, libjpeg.height]).toEqual([8000, 8000]);
+    const error = rejection(() => probeImage(bomb));
+    expect(error.code).toBe('invalid_image');
+    expect(error.message).toMatch(/FF 00 .* where a marker must stand/);
+  });
+
+  it('rejects stray bytes, TEM and RSTn where a marker must stand, and a second frame header', () => {
+    // An empty comment, then bytes libjpeg would skip with a warning.
+    const stray = jpegHiddenFrame(8000, 8000, [0xff, 0xfe, 0, 2, 0x12, 0x34]);
+    expect(rejection(() => probeImage(stray)).message).toMatch(
+      /non-marker bytes at offset 6 where a frame header must stand/,
+    );
+    expect(rejection(() => probeImage(jpegHiddenFrame(8000, 8000, [0xff, 0x01]))).message).toMatch(
+      /TEM\/RSTn/,
+    );
+    expect(rejection(() => probeImage(jpegHiddenFrame(8000, 8000, [0xff, 0xd3]))).message).toMatch(
+      /TEM\/RSTn/,
+    );
+  });
+
+  it('agrees with libjpeg when the same bytes form a real APP0 segment, and rejects a second frame header', async () => {
+    // With APP0 in place of FF 00, libjpeg and the walk both skip the 8000x8000 header inside it.
+    const honest = jpegHiddenFrame(8000, 8000, [0xff, 0xe0]);
+    expect(await sharp(honest).metadata()).toMatchObject({ width: 16, height: 16 });
+    expect(probeImage(honest)).toMatchObject({ width: 16, height: 16 });
+    const plain = await jpeg(40, 30);
+    const sof = Buffer.from(plain).indexOf(Buffer.from([0xff, 0xc0]));
+    const length = ((plain[sof + 2] as number) << 8) | (plain[sof + 3] as number);
+    const second = plain.slice(sof, sof + 2 + length);
+    second[5] = 0x7f; // height 0x7f1e
+    const twice = spliced(plain, sof + 2 + length, [...second]);
+    expect(rejection(() => probeImage(twice)).message).toMatch(/second frame header/);
+  });
+
+  it('accepts 0xFF fill bytes before a marker, as libjpeg does', async () => {
+    const plain = await jpeg(40, 30);
+    const filled = spliced(plain, 2, [0xff, 0xff, 0xff]);
+    expect((await sharp(filled).metadata()).width).toBe(40);
+    expect(probeImage(filled)).toMatchObject({ width: 40, height: 30 });
+  });
+
+  it('rejects a stray byte between segments and an unknown marker', async () => {
+    const plain = await jpeg(40, 30);
+    const app0End = 4 + ((plain[4] as number) << 8) + (plain[5] as number);
+    expect(rejection(() => probeImage(spliced(plain, app0End, [0x00]))).message).toMatch(/non-marker bytes/);
+    expect(rejection(() => probeImage(spliced(plain, app0End, [0xff, 0xde, 0, 2]))).message).toMatch(
+      /unknown marker FF DE/,
+    );
+  });
+});
+
+describe('PNG and WebP headers', () => {
+  it('rejects a second IHDR and an APNG frame outside the canvas', () => {
+    const png = pngHeaderOnly(16, 16);
+    const ihdr = Buffer.alloc(13);
+    ihdr.writeUInt32BE(9000, 0);
+    ihdr.writeUInt32BE(9000, 4);
+    ihdr.set([8, 2, 0, 0, 0], 8);
+    const withIdat = pngWithChunk(
+      spliced(png, png.length - 12, [0, 0, 0, 0, 73, 68, 65, 84, 0, 0, 0, 0]),
+      'IHDR',
+      ihdr,
+    );
+    expect(rejection(() => probeImage(withIdat)).message).toMatch(/second IHDR/);
+    const fctl = Buffer.alloc(26);
+    fctl.writeUInt32BE(9000, 4);
+    fctl.writeUInt32BE(16, 8);
+    const apng = pngWithChunk(
+      spliced(png, png.length - 12, [0, 0, 0, 0, 73, 68, 65, 84, 0, 0, 0, 0]),
+      'fcTL',
+      fctl,
+    );
+    expect(rejection(() => probeImage(apng)).message).toMatch(
+      /frame 9000x16 .* does not fit the 16x16 canvas/,
+    );
+  });
+
+  it('rejects an invalid colour type / bit depth pair', () => {
+    const png = pngHeaderOnly(16, 16);
+    png[24] = 16; // 16-bit palette does not exist
+    png[25] = 3;
+    expect(rejection(() => probeImage(png)).message).toMatch(/colour type 3 \/ bit depth 16/);
+  });
+
+  it('rejects a VP8X canvas that differs from its frame', async () => {
+    const webp = new Uint8Array(
+      await sharp({ create: { width: 40, height: 30, channels: 4, background: '#48c8' } })
+        .webp()
+        .toBuffer(),
+    );
+    expect(String.fromCharCode(...webp.subarray(12, 16))).toBe('VP8X');
+    const grown = webp.slice();
+    grown[24] = 0xff; // canvas width - 1, low byte
+    grown[25] = 0x1f;
+    expect(rejection(() => probeImage(grown)).message).toMatch(/canvas but holds a 40x30 frame/);
+  });
+});
+
+describe('decode plan and edge limits', () => {
+  it('reduces phone photos to the strongest scale that keeps the shorter side >= 2x the resize target', () => {
+    expect(EDGE_DECODE_MIN_SIDE).toBe(544); // B1's tf resize target is 272
+    expect(jpegScale(4032, 3024, 544)).toBe(4); // 1008x756; 1/8 would give 378
+    expect(jpegScale(6000, 4000, 544)).toBe(4);
+    expect(jpegScale(1280, 800, 544)).toBe(1); // 1/2 would give 400
+    expect(jpegScale(8000, 8000, 544)).toBe(8);
+  });
+
+  it('accepts 12 and 24 MP baseline JPEGs within the decode budget, and names the limit when not', () => {
+    const probe = (width: number, height: number, extra: object = {}) => ({
+      type: 'image/jpeg' as const,
+      width,
+      height,
+      orientation: 6,
+      byteLength: 8 * 1024 * 1024,
+      jpeg: {
+        components: [
+          { horizontal: 2, vertical: 2 },
+          { horizontal: 1, vertical: 1 },
+          { horizontal: 1, vertical: 1 },
+        ],
+        wholeImageCoefficients: false,
+        scanOffset: 0,
+      },
+      ...extra,
+    });
+    expect(() => checkDimensions(probe(4032, 3024), EDGE)).not.toThrow();
+    expect(() => checkDimensions(probe(6000, 4000), EDGE)).not.toThrow();
+    expect(planDecode(probe(6000, 4000), EDGE_DECODE_MIN_SIDE)).toMatchObject({
+      width: 1500,
+      height: 1000,
+      scale: 4,
+    });
+    expect(planDecode(probe(6000, 4000), EDGE_DECODE_MIN_SIDE).bytes).toBeLessThanOrEqual(
+      DECODE_BUDGET_BYTES,
+    );
+    // A long strip cannot be reduced and is too many pixels to decode whole.
+    expect(rejection(() => checkDimensions(probe(9000, 600), EDGE)).message).toMatch(/decode to 9000x600/);
+    // Progressive: libjpeg keeps every coefficient (3 bytes a pixel at 4:2:0) whatever the output scale.
+    const progressive = probe(4032, 3024);
+    progressive.jpeg.wholeImageCoefficients = true;
+    expect(rejection(() => checkDimensions(progressive, EDGE)).message).toMatch(
+      /keeps every DCT coefficient/,
+    );
+  });
+
+  it('gives PNG its own pixel limit and says why', () => {
+    const png = { type: 'image/png' as const, width: 2000, height: 1500, orientation: 1, byteLength: 1000 };
+    const error = rejection(() => checkDimensions(png, EDGE));
+    expect(error.code).toBe('image_too_large');
+    expect(error.message).toMatch(
+      /PNG exceeds the \d\.\d MP PNG limit .* cannot be decoded at reduced scale/,
+    );
+    expect(PNG_MAX_PIXELS).toBeLessThan(3_000_000);
+    expect(() => checkDimensions({ ...png, width: 1200, height: 1000 }, EDGE)).not.toThrow();
+  });
+});
+
+describe('DecodeMemory', () => {
+  it('queues beyond the budget, serves in order, and answers busy after the wait', async () => {
+    vi.useFakeTimers();
+    try {
+      const memory = new DecodeMemory({ budgetBytes: 100, maxWaitMs: 50, leaseMs: 10_000 });
+      const first = await memory.acquire(60);
+      const order: string[] = [];
+      const second = memory.acquire(60).then((lease) => {
+        order.push('second');
+        return lease;
+      });
+      const third = memory.acquire(30).then(() => order.push('third'));
+      await Promise.resolve();
+      expect(order).toEqual([]); // the third fits but waits its turn behind the second
+      first.release();
+      const lease = await second;
+      await third;
+      expect(order).toEqual(['second', 'third']);
+      const late = memory.acquire(60);
+      const outcome = late.then(
+        () => 'granted',
+        (error: Error) => error.message,
+      );
+      await vi.advanceTimersByTimeAsync(60);
+      expect(await outcome).toBe('decode memory is busy');
+      lease.release();
+      expect(memory.inUse()).toBe(30); // the third's lease is still held
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('lets an unreleased lease lapse, and runs one oversized image alone', async () => {
+    let now = 0;
+    const memory = new DecodeMemory({ budgetBytes: 100, maxWaitMs: 50, leaseMs: 1000, now: () => now });
+    await memory.acquire(80);
+    now = 1001;
+    expect(memory.inUse()).toBe(0);
+    const big = await memory.acquire(500);
+    expect(memory.inUse()).toBe(500);
+    big.release();
+    expect(memory.inUse()).toBe(0);
+  });
+});

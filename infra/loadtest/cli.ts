@@ -64,6 +64,9 @@ const CPU_ORIGIN_ENV: Record<string, string> = {
   ORIGIN_PREPROCESS_WORKERS: '1',
 };
 
+/** Longer than the edge breaker's 10 s cooldown. */
+const SETTLE_S = 12;
+
 const USAGE = `usage: npm run loadtest -- [options]
   --json                    print only the JSON result on stdout (progress goes to stderr)
   --only LIST               comma-separated phases: capacity, overload, chaos (default: all)
@@ -251,6 +254,12 @@ async function main(): Promise<void> {
       );
     }
     if (opts.phases.has('chaos')) {
+      if (over) {
+        // The overload's 429s count as failures in the edge's breaker (see docs/reliability.md); let it
+        // cool down so chaos starts from a closed breaker.
+        log(`settling ${SETTLE_S} s for the edge's circuit breaker…`);
+        await new Promise((resolve) => setTimeout(resolve, SETTLE_S * 1000));
+      }
       const rate = opts.chaosRps ?? Math.max(0.5, round((capacityRps ?? 1) / 2, 2));
       log(`chaos: tier=auto&min_confidence=1 at ${rate} rps for ${opts.timing.chaosSeconds} s…`);
       chaosResult = await chaos(target, payload, opts.timing, rate, log);

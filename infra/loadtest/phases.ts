@@ -187,6 +187,8 @@ export interface Chaos {
   /** Anything but a 200 answer: an error status, a connection error or a hang. */
   failed: number;
   failed_by_status: Record<string, number>;
+  /** The first failed requests: when sent, how long they took, what they got. */
+  failures: { sent_s: number; latency_ms: number; what: string }[];
   degraded: number;
   /** Degraded answers without a degraded_reason. */
   degraded_unflagged: number;
@@ -285,6 +287,11 @@ export async function chaos(
     requests: records.length,
     failed: failed.length,
     failed_by_status: failedByStatus,
+    failures: failed.slice(0, 20).map((r) => ({
+      sent_s: round(r.sentAtMs / 1000),
+      latency_ms: round(r.latencyMs),
+      what: failureKey(r),
+    })),
     degraded: degraded.length,
     degraded_unflagged: degraded.filter((r) => !r.degradedReason).length,
     escalated: ok.filter((r) => r.escalated === true).length,

@@ -39,7 +39,7 @@ export interface OfferOptions {
   /** Open model: requests per second (fractional rates are fine) for `seconds`. */
   rate?: number;
   seconds?: number;
-  /** Closed model instead: this many requests, one at a time (the unloaded baseline). */
+  /** Closed model instead: this many requests, one at a time (the unloaded baseline); `seconds` caps it. */
   sequential?: number;
   /** After the offer ends, how long to wait for answers still in flight before calling them hung. */
   drainMs: number;
@@ -88,7 +88,12 @@ export async function offer(options: OfferOptions): Promise<RequestRecord[]> {
 
   const pacing =
     options.sequential !== undefined
-      ? { concurrency: 1, maxRequests: options.sequential }
+      ? // loadtest stops a run only by count or time: the time cap keeps a hung request from stalling it.
+        {
+          concurrency: 1,
+          maxRequests: options.sequential,
+          maxSeconds: options.seconds ?? options.sequential * 60,
+        }
       : { requestsPerSecond: options.rate, maxSeconds: options.seconds };
   const result = runLoadTest({
     url: options.url,

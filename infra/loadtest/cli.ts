@@ -36,6 +36,7 @@ type Phase = (typeof PHASES)[number];
 
 const FULL: Timing = {
   stepSeconds: 20,
+  minStepRequests: 10,
   unloadedRequests: 30,
   overloadSeconds: 60,
   chaosSeconds: 30,
@@ -45,6 +46,7 @@ const FULL: Timing = {
 };
 const SMOKE: Timing = {
   stepSeconds: 6,
+  minStepRequests: 3,
   unloadedRequests: 10,
   overloadSeconds: 10,
   chaosSeconds: 12,

@@ -18,8 +18,10 @@ export interface Payload {
 }
 
 export interface Timing {
-  /** Length of one capacity step. */
+  /** Length of one capacity step… */
   stepSeconds: number;
+  /** …stretched so that it sends at least this many requests (a p99 of three samples says little). */
+  minStepRequests: number;
   /** Requests in the unloaded baseline (one at a time, after a short warm-up). */
   unloadedRequests: number;
   overloadSeconds: number;
@@ -89,14 +91,15 @@ export async function findCapacity(
   const limit = 2 * unloaded.p99_ms;
   const steps: CapacityStep[] = [];
   const run = async (rate: number): Promise<boolean> => {
+    const seconds = Math.max(timing.stepSeconds, Math.ceil(timing.minStepRequests / rate));
     const records = await offer({
       url: classifyUrl(target, ACCURATE),
       ...payload,
       rate,
-      seconds: timing.stepSeconds,
+      seconds,
       drainMs: timing.drainMs,
     });
-    const summary = summarise(records, rate, timing.stepSeconds);
+    const summary = summarise(records, rate, seconds);
     const pass = summary.ok === summary.sent && summary.sent > 0 && summary.p99_ms <= limit;
     steps.push({ ...summary, pass });
     log(

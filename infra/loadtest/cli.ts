@@ -78,7 +78,7 @@ const USAGE = `usage: npm run loadtest -- [options]
   --origin-url URL          the running origin, for the report only
   --capacity-rps N          skip the search and use N for the overload rate
   --overload-factor F       overload offers F × capacity (default 2)
-  --chaos-rps N             chaos load rate (default: half the capacity, at least 0.5)
+  --chaos-rps N             chaos load rate (default: half the capacity when known, else 0.5)
   --step-seconds N          length of one capacity step (default ${FULL.stepSeconds})
   --overload-seconds N      (default ${FULL.overloadSeconds})
   --chaos-seconds N         (default ${FULL.chaosSeconds}); --kill-at N (default ${FULL.killAtSeconds}), --restart-after N (default ${FULL.restartAfterSeconds})
@@ -262,7 +262,8 @@ async function main(): Promise<void> {
         log(`settling ${SETTLE_S} s for the edge's circuit breaker…`);
         await new Promise((resolve) => setTimeout(resolve, SETTLE_S * 1000));
       }
-      const rate = opts.chaosRps ?? Math.max(0.5, round((capacityRps ?? 1) / 2, 2));
+      // Half the capacity leaves the origin room to answer every escalation before the kill.
+      const rate = opts.chaosRps ?? (capacityRps ? Math.max(0.1, round(capacityRps / 2, 2)) : 0.5);
       log(`chaos: tier=auto&min_confidence=1 at ${rate} rps for ${opts.timing.chaosSeconds} s…`);
       chaosResult = await chaos(target, payload, opts.timing, rate, log);
       log(
@@ -288,6 +289,7 @@ async function main(): Promise<void> {
           requests: chaosResult.requests,
           failed: chaosResult.failed,
           degraded: chaosResult.degraded,
+          escalated_before_kill: chaosResult.escalated_before_kill,
           recovered_s: chaosResult.recovered_s,
         }
       : null,
@@ -346,6 +348,7 @@ function judge(
   if (c) {
     out.chaos_zero_failed = c.failed === 0;
     out.chaos_degraded_flagged = c.degraded > 0 && c.degraded_unflagged === 0 && c.unexplained === 0;
+    out.chaos_escalates_before_kill = c.escalated_before_kill > 0;
     out.chaos_escalations_resume = c.recovered_s !== null;
   }
   return out;

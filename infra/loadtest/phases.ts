@@ -196,6 +196,8 @@ export interface Chaos {
   /** Degraded answers without a degraded_reason. */
   degraded_unflagged: number;
   escalated: number;
+  /** Escalated answers to requests sent before the kill: proof the path worked before the fault. */
+  escalated_before_kill: number;
   /** 200s that are neither escalated nor flagged degraded: with min_confidence=1 there should be none. */
   unexplained: number;
   degraded_reasons: Record<string, number>;
@@ -298,6 +300,7 @@ export async function chaos(
     degraded: degraded.length,
     degraded_unflagged: degraded.filter((r) => !r.degradedReason).length,
     escalated: ok.filter((r) => r.escalated === true).length,
+    escalated_before_kill: ok.filter((r) => r.escalated === true && r.sentAtMs / 1000 < killedAt).length,
     unexplained: ok.filter((r) => r.escalated !== true && r.degraded !== true).length,
     degraded_reasons: reasons,
     killed_at_s: round(killedAt),

@@ -46,10 +46,10 @@ export function summarise(
   }
   const latencies = ok.map((r) => r.latencyMs);
   return {
-    offered_rps: round(offeredRps),
+    offered_rps: round(offeredRps, 2),
     seconds,
     sent: records.length,
-    sent_rps: round(records.length / seconds),
+    sent_rps: round(records.length / seconds, 2),
     ok: ok.length,
     shed_429: shed.length,
     shed_without_retry_after: shed.filter((r) => !/^\d+$/.test(r.retryAfter?.trim() ?? '')).length,

@@ -71,7 +71,8 @@ const SETTLE_S = 12;
 
 const USAGE = `usage: npm run loadtest -- [options]
   --json                    print only the JSON result on stdout (progress goes to stderr)
-  --only LIST               comma-separated phases: capacity, overload, chaos (default: all)
+  --only LIST               comma-separated phases: capacity, overload, chaos (default: all; with --edge-url
+                            capacity,overload)
   --smoke                   short durations (about 2 minutes in all) to check the command works
   --out DIR                 also write DIR/loadtest.json and DIR/latency.svg
   --edge-url URL            load a running edge instead of starting the stack (no chaos then)
@@ -128,7 +129,9 @@ function parse() {
     if (!Number.isFinite(n) || n <= 0) fail(`--${name} must be a positive number, got "${raw}"`);
     return n;
   };
-  const phases = (values.only ?? PHASES.join(',')).split(',').map((p) => p.trim());
+  // Chaos kills the origin, which only a stack started here can do: with --edge-url it is left out.
+  const defaultPhases = values['edge-url'] ? 'capacity,overload' : PHASES.join(',');
+  const phases = (values.only ?? defaultPhases).split(',').map((p) => p.trim());
   for (const p of phases) if (!PHASES.includes(p as Phase)) fail(`unknown phase "${p}"`);
   if (values['edge-url'] && phases.includes('chaos'))
     fail(

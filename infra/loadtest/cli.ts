@@ -76,7 +76,8 @@ const USAGE = `usage: npm run loadtest -- [options]
   --smoke                   short durations (about 2 minutes in all) to check the command works
   --out DIR                 also write DIR/loadtest.json and DIR/latency.svg
   --edge-url URL            load a running edge instead of starting the stack (no chaos then)
-  --origin-url URL          the running origin, for the report only
+  --origin-url URL          the running origin, for its /metrics counters
+                            (LOADTEST_API_KEY in the environment: the edge's API key, sent as a bearer token)
   --capacity-rps N          skip the search and use N for the overload rate
   --overload-factor F       overload offers F × capacity (default 2)
   --chaos-rps N             chaos load rate (default: half the capacity when known, else 0.5)
@@ -215,7 +216,7 @@ async function main(): Promise<void> {
 
   let target: LoadTarget;
   if (opts.edgeUrl) {
-    target = givenTarget(opts.edgeUrl, opts.originUrl);
+    target = givenTarget(opts.edgeUrl, opts.originUrl, process.env.LOADTEST_API_KEY);
   } else {
     log('starting the local stack (origin on CPU + edge in workerd)…');
     target = await startLocalStack({

@@ -24,6 +24,8 @@ export interface RequestRecord {
   degradedReason?: string;
   escalated?: boolean;
   model?: string;
+  /** The answer's timings_ms.total: time inside the edge's handler. */
+  handlerMs?: number;
   errorCode?: string;
   /** The error envelope's message, or the start of a body that is not JSON. */
   errorMessage?: string;
@@ -149,6 +151,9 @@ function describeBody(text: string): Partial<RequestRecord> {
     ...(typeof b.degraded_reason === 'string' ? { degradedReason: b.degraded_reason } : {}),
     ...(typeof b.escalated === 'boolean' ? { escalated: b.escalated } : {}),
     ...(typeof b.model === 'string' ? { model: b.model } : {}),
+    ...(typeof (b.timings_ms as { total?: unknown } | undefined)?.total === 'number'
+      ? { handlerMs: (b.timings_ms as { total: number }).total }
+      : {}),
     ...(typeof error?.code === 'string' ? { errorCode: error.code } : {}),
     ...(typeof error?.message === 'string' ? { errorMessage: error.message.slice(0, 200) } : {}),
   };

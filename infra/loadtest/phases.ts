@@ -51,7 +51,7 @@ export async function measureUnloaded(
   timing: Timing,
 ): Promise<Unloaded> {
   const url = classifyUrl(target, ACCURATE);
-  const base = { url, ...payload, drainMs: timing.drainMs };
+  const base = { url, ...payload, headers: target.headers, drainMs: timing.drainMs };
   // Warm-up: first requests pay for connections and lazily built state on both sides.
   await offer({ ...base, sequential: 3 });
   const records = await offer({ ...base, sequential: timing.unloadedRequests });
@@ -95,6 +95,7 @@ export async function findCapacity(
     const records = await offer({
       url: classifyUrl(target, ACCURATE),
       ...payload,
+      headers: target.headers,
       rate,
       seconds,
       drainMs: timing.drainMs,
@@ -170,6 +171,7 @@ export async function overload(
   const records = await offer({
     url: classifyUrl(target, ACCURATE),
     ...payload,
+    headers: target.headers,
     rate,
     seconds: timing.overloadSeconds,
     drainMs: timing.drainMs,
@@ -208,6 +210,9 @@ export interface Chaos {
   /** From the restart to the first escalated answer to a request sent after the kill; null if none. */
   recovered_s: number | null;
   p99_ms: number;
+  /** Latency minus the edge handler's own total, for 200s: waiting for the isolate, and the wire. */
+  outside_handler_p50_ms: number;
+  outside_handler_max_ms: number;
   /** Per second of the run: answers by kind, for the timeline. */
   timeline: { second: number; escalated: number; degraded: number; failed: number }[];
 }
@@ -247,7 +252,7 @@ export async function chaos(
     log(`  ${readyAt.toFixed(1)} s: origin ready`);
   })();
 
-  const base = { url, ...payload, rate, drainMs: timing.drainMs };
+  const base = { url, ...payload, headers: target.headers, rate, drainMs: timing.drainMs };
   const records: RequestRecord[] = await offer({ ...base, seconds: timing.chaosSeconds });
   let seconds = timing.chaosSeconds;
   const recovered = () =>
@@ -272,6 +277,7 @@ export async function chaos(
   const reasons: Record<string, number> = {};
   for (const r of degraded)
     reasons[r.degradedReason ?? 'none'] = (reasons[r.degradedReason ?? 'none'] ?? 0) + 1;
+  const outside = ok.filter((r) => r.handlerMs !== undefined).map((r) => r.latencyMs - (r.handlerMs ?? 0));
   const firstBack = records
     .filter((r) => r.escalated === true && r.status === 200 && r.sentAtMs / 1000 > killedAt)
     .map((r) => (r.sentAtMs + r.latencyMs) / 1000)
@@ -313,6 +319,8 @@ export async function chaos(
         99,
       ),
     ),
+    outside_handler_p50_ms: round(percentile(outside, 50)),
+    outside_handler_max_ms: round(percentile(outside, 100)),
     timeline,
   };
 }

@@ -13,6 +13,8 @@ import { REPO_ROOT } from '../models/build.ts';
 
 export interface LoadTarget {
   edgeUrl: string;
+  /** Sent with every request (the API key). */
+  headers: Record<string, string>;
   originUrl: string | undefined;
   /** Present only where this process owns the origin. */
   chaos?: {
@@ -48,6 +50,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<LoadT
     options.log,
   );
   const secret = randomBytes(32).toString('hex');
+  const apiKey = randomBytes(24).toString('hex');
   const origin = new OriginProcess(
     {
       ORIGIN_HOST: '127.0.0.1',
@@ -72,8 +75,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<LoadT
     process.env.CLOUDFLARE_CF_FETCH_ENABLED ??= 'false';
     process.env.WRANGLER_SEND_METRICS ??= 'false';
     const vars: Record<string, string> = {
-      // Development flag, said out loud: the local API takes requests without a key.
-      ALLOW_OPEN_API: '1',
+      // A key of this run only: the load goes through the same key check as production traffic.
+      API_KEYS: apiKey,
       ORIGIN_URL: originUrl,
       ORIGIN_KEY_ID: KEY_ID,
       ORIGIN_SECRET: secret,
@@ -107,6 +110,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<LoadT
   if (untrained.length > 0) options.log(`untrained weights (labels meaningless): ${untrained.join(', ')}`);
   return {
     edgeUrl,
+    headers: { authorization: `Bearer ${apiKey}` },
     originUrl,
     chaos: { killOrigin: () => origin.kill(), startOrigin: () => origin.start() },
     dispose: async () => {
@@ -121,8 +125,17 @@ export async function startLocalStack(options: LocalStackOptions): Promise<LoadT
 }
 
 /** URLs started elsewhere (`npm start`, a staging stack): load only, no chaos. */
-export function givenTarget(edgeUrl: string, originUrl: string | undefined): LoadTarget {
-  return { edgeUrl: edgeUrl.replace(/\/$/, ''), originUrl, dispose: async () => undefined };
+export function givenTarget(
+  edgeUrl: string,
+  originUrl: string | undefined,
+  apiKey: string | undefined,
+): LoadTarget {
+  return {
+    edgeUrl: edgeUrl.replace(/\/$/, ''),
+    headers: apiKey ? { authorization: `Bearer ${apiKey}` } : {},
+    originUrl,
+    dispose: async () => undefined,
+  };
 }
 
 /**

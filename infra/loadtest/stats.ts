@@ -29,6 +29,12 @@ export interface StepSummary {
   p90_ms: number;
   p99_ms: number;
   max_ms: number;
+  /**
+   * Latency minus the edge handler's own total (timings_ms.total) for 2xx answers: time spent before the
+   * handler ran (waiting for the isolate) and on the wire. Large values mean the edge queues.
+   */
+  outside_handler_p50_ms: number;
+  outside_handler_p99_ms: number;
 }
 
 export function summarise(
@@ -45,6 +51,7 @@ export function summarise(
     byCode[key] = (byCode[key] ?? 0) + 1;
   }
   const latencies = ok.map((r) => r.latencyMs);
+  const outside = ok.filter((r) => r.handlerMs !== undefined).map((r) => r.latencyMs - (r.handlerMs ?? 0));
   return {
     offered_rps: round(offeredRps, 2),
     seconds,
@@ -62,6 +69,8 @@ export function summarise(
     p90_ms: round(percentile(latencies, 90)),
     p99_ms: round(percentile(latencies, 99)),
     max_ms: round(latencies.length ? Math.max(...latencies) : Number.NaN),
+    outside_handler_p50_ms: round(percentile(outside, 50)),
+    outside_handler_p99_ms: round(percentile(outside, 99)),
   };
 }
 

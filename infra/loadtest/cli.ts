@@ -73,7 +73,7 @@ const USAGE = `usage: npm run loadtest -- [options]
   --json                    print only the JSON result on stdout (progress goes to stderr)
   --only LIST               comma-separated phases: capacity, overload, chaos (default: all; with --edge-url
                             capacity,overload)
-  --smoke                   short durations (about 2 minutes in all) to check the command works
+  --smoke                   short phases, to check the command works (minutes, not a measurement)
   --out DIR                 also write DIR/loadtest.json and DIR/latency.svg
   --edge-url URL            load a running edge instead of starting the stack (no chaos then)
   --origin-url URL          the running origin, for its /metrics counters
@@ -190,6 +190,13 @@ async function testImage(): Promise<Payload> {
   return { body: new Uint8Array(body), contentType: 'image/jpeg' };
 }
 
+/** MODELS_WEIGHTS as `npm start` reads it: auto (pretrained when the hub answers), pretrained or random. */
+function weightsPreference(): WeightsPreference {
+  const raw = process.env.MODELS_WEIGHTS ?? 'auto';
+  if (raw === 'auto' || raw === 'pretrained' || raw === 'random') return raw;
+  fail(`MODELS_WEIGHTS must be auto, pretrained or random, got ${JSON.stringify(raw)}`);
+}
+
 function machine() {
   let commit = 'unknown';
   try {
@@ -221,7 +228,7 @@ async function main(): Promise<void> {
     log('starting the local stack (origin on CPU + edge in workerd)…');
     target = await startLocalStack({
       modelsDir: opts.modelsDir,
-      weights: (process.env.MODELS_WEIGHTS as WeightsPreference | undefined) ?? 'auto',
+      weights: weightsPreference(),
       originEnv: opts.originEnv,
       edgeVars: {},
       log,

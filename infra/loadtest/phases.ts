@@ -187,6 +187,7 @@ export async function overload(
 
 export interface Chaos {
   offered_rps: number;
+  /** Seconds of load offered (30 s, plus any 5 s extensions while waiting for escalations to return). */
   seconds: number;
   requests: number;
   /** Anything but a 200 answer: an error status, a connection error or a hang. */
@@ -260,7 +261,8 @@ export async function chaos(
   const recovered = () =>
     records.some((r) => r.escalated === true && r.sentAtMs / 1000 > killedAt && r.status === 200);
   while (!recovered() && seconds < timing.chaosSeconds + maxExtraSeconds) {
-    const offset = seconds * 1000;
+    // Records are timed from their own offer's start; shift them onto this phase's clock.
+    const offset = performance.now() - started;
     log(`  no escalation since the restart yet: extending the load by 5 s`);
     const more = await offer({ ...base, seconds: 5 });
     for (const r of more) records.push({ ...r, sentAtMs: r.sentAtMs + offset });
@@ -285,7 +287,8 @@ export async function chaos(
     .map((r) => (r.sentAtMs + r.latencyMs) / 1000)
     .sort((a, b) => a - b)[0];
   const timeline: Chaos['timeline'] = [];
-  for (let s = 0; s < Math.ceil(seconds); s++) {
+  const lastSecond = Math.max(0, ...records.map((r) => Math.floor(r.sentAtMs / 1000)));
+  for (let s = 0; s <= lastSecond; s++) {
     const inSecond = records.filter((r) => Math.floor(r.sentAtMs / 1000) === s);
     timeline.push({
       second: s,

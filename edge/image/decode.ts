@@ -4,6 +4,7 @@ import { planDecode } from './decode-plan.ts';
 import { ImageError } from './errors.ts';
 import { assertJpegComplete } from './jpeg-complete.ts';
 import { applyOrientation } from './orient.ts';
+import { assertPngComplete } from './png-complete.ts';
 import type { ImageProbe } from './probe.ts';
 
 /**
@@ -16,7 +17,10 @@ export async function decodeImage(
   probe: ImageProbe,
   minSide = Number.POSITIVE_INFINITY,
 ): Promise<RgbImage> {
+  // Truncated or damaged files are refused from their structure, before a decoder allocates anything.
   if (probe.type === 'image/jpeg') assertJpegComplete(bytes);
+  // Bytes after IEND are ignored (as libpng does), so they are not copied into the codec's heap either.
+  const body = probe.type === 'image/png' ? bytes.subarray(0, assertPngComplete(bytes)) : bytes;
   const plan = planDecode(probe, minSide);
   // JPEGs are turned upright straight out of the codec's heap: one copy of the pixels, not two.
   const upright = (view: DecodedPixels): DecodedPixels => {
@@ -26,7 +30,7 @@ export async function decodeImage(
   let pixels: DecodedPixels;
   try {
     if (probe.type === 'image/jpeg') pixels = decodeJpeg(bytes, probe, plan, upright);
-    else if (probe.type === 'image/png') pixels = decodePng(bytes, probe);
+    else if (probe.type === 'image/png') pixels = decodePng(body, probe);
     else pixels = await decodeWebp(bytes);
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);

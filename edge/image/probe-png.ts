@@ -33,7 +33,7 @@ export function probePng(bytes: Uint8Array): HeaderInfo {
   let orientation = 1;
   let seenData = false;
   let at = 33;
-  // A truncated tail is left for the decoder to judge; chunk headers that can be read are checked.
+  // Only what the size limits need; lengths, CRCs and IEND are checked before decoding (png-complete.ts).
   while (at + 8 <= bytes.length) {
     const length = r.u32(at);
     const type = r.fourcc(at + 4);

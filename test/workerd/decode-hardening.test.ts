@@ -3,11 +3,14 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { unstable_startWorker } from 'wrangler';
 import { EDGE_DECODE_MIN_SIDE } from '../../edge/image/edge-limits.ts';
+import { concat } from '../../infra/fuzz/bytes.ts';
+import { pngChunk, pngChunks } from '../../infra/fuzz/formats.ts';
 import { generatedJpeg, jpegHiddenFrame } from './images.ts';
 
 // The edge decoder in real workerd against crafted and broken files: limits hold before the decoder
-// allocates, every failed decode replaces its codec instance (so nothing it allocated survives), and
-// the isolate keeps decoding afterwards. Phone-sized JPEGs are decoded at reduced scale.
+// allocates, truncated or damaged files are refused from their structure before a decoder runs, every
+// failed decode replaces its codec instance (so nothing it allocated survives), and the isolate keeps
+// decoding afterwards. Phone-sized JPEGs are decoded at reduced scale.
 
 process.env.CLOUDFLARE_CF_FETCH_ENABLED ??= 'false';
 let worker: Awaited<ReturnType<typeof unstable_startWorker>>;
@@ -56,16 +59,46 @@ describe('crafted and broken images in workerd', () => {
     expect(await instances()).toEqual(before);
   });
 
+  it('refuses truncated and CRC-damaged PNGs from their chunks, before any decoder runs', async () => {
+    const png = new Uint8Array(
+      await sharp(await generatedJpeg(400, 300))
+        .png()
+        .toBuffer(),
+    );
+    const idat = pngChunks(png).find((c) => c.name === 'IDAT');
+    if (!idat) throw new Error('sharp wrote a PNG without IDAT');
+    const damaged = png.slice();
+    damaged[idat.data + 100] = (damaged[idat.data + 100] as number) ^ 0x40;
+    const before = await instances();
+    const truncated = await post(png.subarray(0, Math.floor(png.length * 0.6)));
+    expect(truncated).toMatchObject({ status: 400, body: { code: 'invalid_image' } });
+    expect(truncated.body.message).toMatch(/^PNG ends before IEND \(truncated/);
+    expect(await post(damaged)).toMatchObject({
+      status: 400,
+      body: { code: 'invalid_image', message: `PNG chunk IDAT at offset ${idat.start} has a bad CRC` },
+    });
+    expect(await instances()).toEqual(before);
+  });
+
   it('replaces the PNG instance after each of 30 failed decodes, then decodes a PNG exactly', async () => {
     const png = new Uint8Array(
       await sharp(await generatedJpeg(400, 300))
         .png()
         .toBuffer(),
     );
-    const truncated = png.subarray(0, Math.floor(png.length * 0.6));
+    // Intact chunks whose zlib stream stops short: only the decoder can tell, after it has allocated.
+    const idat = pngChunks(png).find((c) => c.name === 'IDAT');
+    if (!idat) throw new Error('sharp wrote a PNG without IDAT');
+    const cut = pngChunk(
+      'IDAT',
+      png.slice(idat.data, idat.data + Math.floor((idat.end - 4 - idat.data) * 0.6)),
+    );
+    const brokenStream = concat(png.subarray(0, idat.start), cut, png.subarray(idat.end));
     const before = await instances();
     for (let i = 0; i < 30; i++) {
-      expect(await post(truncated)).toMatchObject({ status: 400, body: { code: 'invalid_image' } });
+      const result = await post(brokenStream);
+      expect(result).toMatchObject({ status: 400, body: { code: 'invalid_image' } });
+      expect(result.body.message).toMatch(/^could not decode the PNG image/);
     }
     // One instance was created per failure (each failed instance is dropped), plus none yet for the next.
     expect((await instances()).png - before.png).toBeGreaterThanOrEqual(29);

@@ -5,6 +5,16 @@ import { instantiate, Replaceable, type WasmMemory } from './codec-instance.ts';
 // The Rust png crate as built by @jsquash/png (wasm-bindgen). Its generated glue keeps one instance in a
 // module variable forever, so a decode that panicked would keep its buffers for the isolate's lifetime.
 // This binds the same exports to an instance of our own that can be replaced.
+//
+// Residual risk: a failed instance's memory returns only when V8 collects it (~4 MiB per failed 1 MP PNG
+// for a while). Truncated and CRC-damaged files never get here (png-complete.ts); what does is a PNG with
+// intact chunks whose zlib stream or filters are broken, which costs the sender a deliberate effort. Keeping
+// one instance and restoring its heap from a snapshot was considered and rejected: the module's only
+// mutable global (the stack pointer) could be restored through __wbindgen_add_to_stack_pointer, but its
+// allocator (Rust dlmalloc) takes new regions from memory.grow, so once its state is rewound the pages
+// grown during the failed decode sit above its known heap and are never reused: the kept instance would
+// grow by the same amount on every failure, and memory cannot shrink. (Tried on a 1 MP PNG with a cut zlib
+// stream, memory and stack pointer rewound after each failure: the heap went 4.8, 8.4, 12.1, 15.8 MiB.)
 
 interface PngExports {
   memory: WasmMemory;

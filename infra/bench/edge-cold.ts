@@ -74,7 +74,9 @@ export async function maxLogitDifference(
       ...(split ? { externalData: [{ path: path.basename(data), data: new Uint8Array(split) }] } : {}),
     });
     const out = await session.run({ [session.inputNames[0] ?? 'input']: tensor });
-    logits.push((out[session.outputNames[0] ?? 'logits']?.data as Float32Array).slice());
+    const result = out[session.outputNames[0] ?? 'logits'];
+    if (!result) throw new Error(`${file} produced no output`);
+    logits.push((result.data as Float32Array).slice());
     await session.release();
   }
   const [x, y] = logits as [Float32Array, Float32Array];

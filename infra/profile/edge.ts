@@ -15,12 +15,16 @@ import { percentile, round, timeRuns } from './stats.ts';
 
 const MIB = 2 ** 20;
 
+/** workerd processes started by this process (miniflare spawns it as a child), not colleagues' ones. */
 function workerdPids(): Set<number> {
   const pids = new Set<number>();
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     try {
-      if (readFileSync(`/proc/${entry}/comm`, 'utf8').trim() === 'workerd') pids.add(Number(entry));
+      if (readFileSync(`/proc/${entry}/comm`, 'utf8').trim() !== 'workerd') continue;
+      // /proc/PID/stat: "pid (comm) state ppid ..."
+      const ppid = Number(readFileSync(`/proc/${entry}/stat`, 'utf8').split(') ')[1]?.split(' ')[1]);
+      if (ppid === process.pid) pids.add(Number(entry));
     } catch {
       // The process ended while we looked.
     }
@@ -66,6 +70,8 @@ export async function profileEdge(args: ProfileArgs, log: (line: string) => void
       });
       try {
         const ours = [...workerdPids()].filter((pid) => !before.has(pid));
+        if (ours.length !== 1)
+          throw new Error(`expected one new workerd child process, found ${ours.length}`);
         for (const pid of ours) writeFileSync(`/proc/${pid}/clear_refs`, '5');
         let last: RunAnswer = { wasm_heap_bytes: 0 };
         const once = async () => {

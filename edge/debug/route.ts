@@ -2,6 +2,7 @@
 // OpenAPI document; production deployments never set it.
 import { Hono } from 'hono';
 import { debugRoutesEnabled } from '../config.ts';
+import { ApiError } from '../http/api-error.ts';
 import type { AppEnv } from '../http/app-env.ts';
 import {
   EXPECTED_ORT_VERSION,
@@ -9,7 +10,8 @@ import {
   ortVersion,
   wasmHeapBytes,
 } from '../inference/ort-wasm-shim.ts';
-import { sessionStats } from '../inference/registry.ts';
+import { loadTimings, sessionStats } from '../inference/registry.ts';
+import { isProfilableId, syntheticRun } from '../inference/synthetic-run.ts';
 
 export const DEBUG_PREFIX = '/_debug';
 
@@ -26,7 +28,16 @@ export function debugRoutes(): Hono<AppEnv> {
       ort_wasm_file: ORT_WASM_FILE,
       wasm_heap_bytes: wasmHeapBytes(),
       sessions: sessionStats(),
+      load_ms: loadTimings(),
     }),
   );
+  // One inference on a synthetic input (infra/profile times it from outside).
+  routes.post('/run', async (c) => {
+    const id = c.req.query('model') ?? '';
+    if (!isProfilableId(id))
+      throw new ApiError('invalid_parameter', 'model must name a model id, e.g. efficientnet-b3.');
+    const run = await syntheticRun(c.env, id);
+    return c.json({ ...run, wasm_heap_bytes: wasmHeapBytes(), load_ms: loadTimings()[id as never] });
+  });
   return routes;
 }

@@ -21,6 +21,14 @@ export interface OrtWebOptions {
   graphOptimization?: GraphOptimization;
 }
 
+/**
+ * ORT-format graphs (a FlatBuffer with file identifier "ORTM" at byte 4) are saved by onnxruntime after it
+ * optimised them; optimising again at load only costs the first request time (infra/bench/edge-cold.ts).
+ */
+export function isOrtFormat(graph: Uint8Array): boolean {
+  return graph.length > 8 && graph[4] === 0x4f && graph[5] === 0x52 && graph[6] === 0x54 && graph[7] === 0x4d;
+}
+
 export class OrtWebClassifier implements Classifier {
   private constructor(
     private readonly ort: Ort,
@@ -33,7 +41,7 @@ export class OrtWebClassifier implements Classifier {
     return withOrt(async (ort) => {
       const session = await ort.InferenceSession.create(model.graph, {
         executionProviders: ['wasm'],
-        graphOptimizationLevel: options.graphOptimization ?? 'all',
+        graphOptimizationLevel: isOrtFormat(model.graph) ? 'disabled' : (options.graphOptimization ?? 'all'),
         ...(model.externalData ? { externalData: [...model.externalData] } : {}),
       });
       if (!session.inputNames.includes(model.inputName) || !session.outputNames.includes(model.outputName)) {

@@ -26,11 +26,17 @@ export type Ort = typeof ort;
 
 let wasmMemory: WebAssembly.Memory | undefined;
 let ortReady = false;
+let instantiateMs: number | undefined;
 let starting: Promise<unknown> | undefined;
 
 /** Bytes of the WebAssembly linear memory ORT runs in (0 before ORT has started). It never shrinks. */
 export function wasmHeapBytes(): number {
   return wasmMemory?.buffer.byteLength ?? 0;
+}
+
+/** How long instantiating ORT's WASM module took when ORT started (undefined before). */
+export function wasmInstantiateMs(): number | undefined {
+  return instantiateMs;
 }
 
 /** The ORT version string reported by the bundled package. */
@@ -73,7 +79,9 @@ async function startOrt<T>(firstUse: () => Promise<T>): Promise<T> {
     if (isPlaceholder(source, placeholder)) {
       answered = true;
       wasmMemory = findMemory(imports);
+      const started = performance.now();
       return original(ortWasm, imports).then((instance) => {
+        instantiateMs = performance.now() - started;
         wasmMemory ??= findMemory(instance.exports);
         return { instance, module: ortWasm };
       });

@@ -5,6 +5,7 @@ import { graphOptimization } from '../config.ts';
 import type { ModelManifest } from '../models/manifest.ts';
 import { readManifest, readModel } from '../models/store.ts';
 import { type Classifier, OrtWebClassifier } from './classifier.ts';
+import { wasmInstantiateMs } from './ort-wasm-shim.ts';
 import { SessionCache } from './session-cache.ts';
 
 export interface LoadedModel {
@@ -12,18 +13,44 @@ export interface LoadedModel {
   classifier: Classifier;
 }
 
+/** Where a model load spent its time (the first request's cold start, without decode and the run). */
+export interface LoadTimings {
+  manifest_ms: number;
+  r2_read_ms: number;
+  /** Instantiating ORT's WASM module; only the load that started ORT pays it, others report 0. */
+  wasm_instantiate_ms: number;
+  /** InferenceSession.create without the WASM instantiation: graph parsing, optimisation, weights. */
+  session_create_ms: number;
+  model_bytes: number;
+}
+
 export class ModelNotDeployedError extends Error {
   override name = 'ModelNotDeployedError';
 }
 
 const sessions = new SessionCache<ModelId, LoadedModel>();
+const timings = new Map<ModelId, LoadTimings>();
 
 export function loadedModel(env: Env, id: ModelId): Promise<LoadedModel> {
   return sessions.get(id, async () => {
+    const started = performance.now();
     const manifest = await readManifest(env.MODELS, id);
     if (!manifest) throw new ModelNotDeployedError(`${id} has no files in the model bucket`);
+    const manifestRead = performance.now();
     const model = await readModel(env.MODELS, id, manifest);
+    const modelRead = performance.now();
+    const instantiatedBefore = wasmInstantiateMs();
     const classifier = await OrtWebClassifier.create(model, { graphOptimization: graphOptimization(env) });
+    const created = performance.now();
+    const instantiate = instantiatedBefore === undefined ? (wasmInstantiateMs() ?? 0) : 0;
+    timings.set(id, {
+      manifest_ms: manifestRead - started,
+      r2_read_ms: modelRead - manifestRead,
+      wasm_instantiate_ms: instantiate,
+      session_create_ms: created - modelRead - instantiate,
+      model_bytes:
+        model.graph.byteLength + (model.externalData ?? []).reduce((sum, f) => sum + f.data.byteLength, 0),
+    });
     return { manifest, classifier };
   });
 }
@@ -34,4 +61,9 @@ export function isLoaded(id: ModelId): boolean {
 
 export function sessionStats(): ReturnType<SessionCache<ModelId, LoadedModel>['stats']> {
   return sessions.stats();
+}
+
+/** Load timings of every model this isolate has loaded. */
+export function loadTimings(): Partial<Record<ModelId, LoadTimings>> {
+  return Object.fromEntries(timings);
 }

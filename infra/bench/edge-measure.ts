@@ -32,10 +32,20 @@ export interface Sample {
   timings: Timings;
 }
 
+/** The Worker's own account of a model load (edge/inference/registry.ts), from /_debug/inference. */
+export interface LoadTimings {
+  manifest_ms: number;
+  r2_read_ms: number;
+  wasm_instantiate_ms: number;
+  session_create_ms: number;
+  model_bytes: number;
+}
+
 export interface EdgeUnderTest {
   /** One POST /v1/classify?model=<model>; elapsed is measured by the client. */
   classify(model: ModelId): Promise<Sample>;
   heapBytes(): Promise<number>;
+  loadTimings(model: ModelId): Promise<LoadTimings | undefined>;
   dispose(): Promise<void>;
 }
 
@@ -69,6 +79,12 @@ export async function startEdge(
     heapBytes: async () =>
       ((await (await worker.fetch('/_debug/inference')).json()) as { wasm_heap_bytes: number })
         .wasm_heap_bytes,
+    loadTimings: async (model) =>
+      (
+        (await (await worker.fetch('/_debug/inference')).json()) as {
+          load_ms?: Record<string, LoadTimings>;
+        }
+      ).load_ms?.[model],
     dispose: () => worker.dispose(),
   };
 }
@@ -119,4 +135,23 @@ export async function inputTensor(
     resolution,
     resolution,
   ]);
+}
+
+/**
+ * The first request's parts: the Worker's load timings, the first run and decode from the response's
+ * timings_ms, and what is left (HTTP, request parsing, top-k, JSON) as other_ms. Sum = cold_ms.
+ */
+export function coldParts(cold: Sample, load: LoadTimings | undefined): Record<string, number> {
+  const parts = {
+    wasm_instantiate_ms: load?.wasm_instantiate_ms ?? Number.NaN,
+    r2_read_ms: (load?.r2_read_ms ?? Number.NaN) + (load?.manifest_ms ?? 0),
+    session_create_ms: load?.session_create_ms ?? Number.NaN,
+    first_run_ms: cold.timings.inference,
+    decode_ms: cold.timings.decode,
+    preprocess_ms: cold.timings.preprocess,
+  };
+  const known = Object.values(parts).reduce((a, b) => a + b, 0);
+  return Object.fromEntries(
+    Object.entries({ ...parts, other_ms: cold.elapsed - known }).map(([k, v]) => [k, round(v)]),
+  );
 }

@@ -1,15 +1,16 @@
 // Edge benchmark: POST /v1/classify with a ~1-megapixel JPEG in real workerd (onnxruntime-web WASM)
 // against the same graph on onnxruntime-node with one thread, in the same run. Prints JSON.
 //
-//   npm run -s bench:edge -- --json [--runs 10] [--experiments]
+//   npm run -s bench:edge -- --json [--runs 10] [--experiments] [--cold] [--cold-only]
 //
 // Per model: workerd_ms (median request latency seen by the client), native_1t_ms (median session.run
 // on onnxruntime-node, 1 thread), ratio, preprocess_share ((decode + preprocess) / total from the
 // response's timings_ms), cold_ms (first request on a fresh isolate: ORT start, model load from R2 and
-// the request), wasm_heap_mib (ORT's WASM memory after that model loaded, from /_debug/inference).
+// the request) and cold_parts (its parts, see coldParts in edge-measure.ts), wasm_heap_mib (ORT's WASM memory after that model loaded, from /_debug/inference).
 // Workerd requests and native runs alternate so that both see the same background load.
 // The Worker runs from a `wrangler deploy --dry-run` bundle, so source edits cannot restart it mid-run.
-// --experiments adds B0 variants, each against the default B0 (edge-experiments.ts).
+// --experiments adds B0 variants, each against the default B0 (edge-experiments.ts); --cold adds B0
+// first-request candidates, interleaved over fresh Workers (edge-cold.ts); --cold-only skips the rest.
 import { mkdtemp, rm } from 'node:fs/promises';
 import os, { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -18,8 +19,10 @@ import type { ModelId } from '../../shared/catalog/models.ts';
 import { bundleWorker, type ModelFiles } from '../../test/workerd/harness.ts';
 import { testPhoto } from '../../test/workerd/images.ts';
 import { testModels } from '../../test/workerd/test-models.ts';
+import { runColdExperiments } from './edge-cold.ts';
 import { runExperiments } from './edge-experiments.ts';
 import {
+  coldParts,
   inputTensor,
   MIB,
   median,
@@ -52,6 +55,7 @@ async function measureModel(
   const edge = await startEdge({ model, files: [files] }, jpeg, prebuilt);
   try {
     const cold = await edge.classify(model);
+    const load = await edge.loadTimings(model);
     const heap = await edge.heapBytes();
     const warm: Sample[] = [];
     const nativeMs: number[] = [];
@@ -74,6 +78,7 @@ async function measureModel(
         3,
       ),
       cold_ms: round(cold.elapsed),
+      cold_parts: coldParts(cold, load),
       wasm_heap_mib: round(heap / MIB),
       workerd_inference_ms: round(inferenceMs),
       inference_ratio: round(inferenceMs / nativeMedian, 2),
@@ -100,10 +105,23 @@ async function main(): Promise<void> {
   try {
     const prebuilt = await bundleWorker(path.join(scratch, 'bundle'));
     const loadBefore = os.loadavg()[0] ?? 0;
-    const result: Record<string, unknown> = {
-      b0: await measureModel('efficientnet-b0', models.b0, 224, jpeg.bytes, prebuilt),
-      b1: await measureModel('efficientnet-b1', models.b1Split, 240, jpeg.bytes, prebuilt),
-    };
+    const result: Record<string, unknown> = {};
+    if (!args.includes('--cold-only')) {
+      result.b0 = await measureModel('efficientnet-b0', models.b0, 224, jpeg.bytes, prebuilt);
+      result.b1 = await measureModel('efficientnet-b1', models.b1Split, 240, jpeg.bytes, prebuilt);
+    }
+    if (args.includes('--cold') || args.includes('--cold-only')) {
+      result.cold = await runColdExperiments({
+        base: models.b0,
+        model: 'efficientnet-b0',
+        resolution: 224,
+        jpeg: jpeg.bytes,
+        scratch,
+        prebuilt,
+        rounds: RUNS >= 3 ? 3 : RUNS,
+        log,
+      });
+    }
     if (args.includes('--experiments')) {
       result.experiments = await runExperiments({
         base: models.b0,

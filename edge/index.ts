@@ -1,5 +1,8 @@
 // The edge Worker: POST /v1/classify on EfficientNet-B0/B1 (onnxruntime-web in workerd), GET /v1/models,
 // GET /healthz, the OpenAPI document at /openapi.json and the demo page at /.
+import { sendError } from '../shared/http/errors.ts';
+import { requestIds } from '../shared/http/request-id.ts';
+import { VERSION } from '../shared/version.ts';
 import { apiKeyAuth } from './auth/api-key.ts';
 import { classifyHandler } from './classify/handler.ts';
 import { bodyForm } from './classify/input.ts';
@@ -9,14 +12,12 @@ import { DEBUG_PREFIX, debugRoutes } from './debug/route.ts';
 import { healthHandler, healthRoute } from './health/route.ts';
 import { bodyLimit } from './http/body-limit.ts';
 import { createApp } from './http/create-app.ts';
-import { sendError } from './http/envelope.ts';
-import { requestId } from './http/request-id.ts';
 import { modelsHandler, modelsRoute } from './models/route.ts';
 import { INDEX_HTML } from './web/page.ts';
 
 const app = createApp();
 
-app.use('*', requestId());
+app.use('*', requestIds());
 app.use('*', apiKeyAuth({ publicPaths: ['/', '/healthz', '/openapi.json'] }));
 
 // The Content-Type is checked and the body size capped before anything parses the body.
@@ -38,7 +39,7 @@ app.doc31('/openapi.json', {
   openapi: '3.1.0',
   info: {
     title: 'Edge image classification API',
-    version: '0.1.0',
+    version: VERSION,
     description:
       'EfficientNet-B0/B1 on Cloudflare Workers, escalating to EfficientNet-B5..B7 on a GPU origin.',
   },

@@ -1,5 +1,5 @@
 import type { Context, MiddlewareHandler } from 'hono';
-import { ApiError } from '../http/api-error.ts';
+import { ApiError } from '../../shared/http/errors.ts';
 
 export interface ApiKeyAuthOptions {
   /** Paths that never need a key (health checks, the API description). */

@@ -101,7 +101,6 @@ export const classifyHandler: RouteHandler<typeof classifyRoute, AppEnv> = async
     return c.json(degradedAnswer(answer, plan.tier, edge, outcome.reason, result.elapsedMs), 200);
   }
   return failWith(
-    c,
     outcome.code,
     failMessage(plan.tier, originPlan, probe, result, outcome.message),
     outcome.retryAfterS,

@@ -1,9 +1,10 @@
 // Turns the three accepted body forms into one (image bytes, parameters) pair.
 import type { Context } from 'hono';
+import { decodeBase64 } from '../../shared/api/base64.ts';
 import type { ClassifyParams } from '../../shared/api/classify.ts';
-import { ApiError } from '../http/api-error.ts';
+import { ApiError } from '../../shared/http/errors.ts';
+import { IMAGE_MEDIA_TYPES } from '../../shared/image/sniff.ts';
 import type { AppEnv } from '../http/app-env.ts';
-import { IMAGE_MEDIA_TYPES } from './route.ts';
 
 export interface ClassifyInput {
   image: Uint8Array;
@@ -61,15 +62,4 @@ function bothPlaces(): ApiError {
     'invalid_request',
     'Send parameters either in the query string or in the body, not both.',
   );
-}
-
-function decodeBase64(text: string): Uint8Array {
-  const compact = text.replace(/\s+/g, '').replace(/^data:[^,]*;base64,/, '');
-  if (!/^[A-Za-z0-9+/]*={0,2}$/.test(compact) || compact.length % 4 === 1) {
-    throw new ApiError('invalid_request', 'image: not valid base64.');
-  }
-  const binary = atob(compact);
-  const bytes = new Uint8Array(binary.length);
-  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
-  return bytes;
 }

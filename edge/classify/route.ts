@@ -6,8 +6,6 @@ import {
 } from '../../shared/api/classify.ts';
 import { ErrorEnvelopeSchema } from '../../shared/api/errors.ts';
 
-export const IMAGE_MEDIA_TYPES = ['image/jpeg', 'image/png', 'image/webp'] as const;
-
 /** multipart/form-data: the file in field `image`, parameters as further fields (or in the query). */
 export const ClassifyFormSchema = ClassifyParamsSchema.extend({
   image: z.file().openapi({ type: 'string', format: 'binary', description: 'The image file.' }),

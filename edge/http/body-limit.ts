@@ -1,5 +1,5 @@
 import type { Context, MiddlewareHandler } from 'hono';
-import { ApiError } from './api-error.ts';
+import { ApiError } from '../../shared/http/errors.ts';
 
 export interface BodyLimitOptions {
   /** Largest accepted body in bytes, looked up per request (settings live in c.env). */

@@ -6,7 +6,7 @@ import { decode as decodePngWith, init as initPng } from '@jsquash/png/decode.js
 import webpWasm from '@jsquash/webp/codec/dec/webp_dec.wasm';
 import decodeWebpWith, { init as initWebp } from '@jsquash/webp/decode.js';
 import './image-data-shim.ts';
-import type { ImageType } from './sniff.ts';
+import type { ImageType } from '../../shared/image/sniff.ts';
 
 // WASM builds of libjpeg-turbo (MozJPEG), the Rust png crate and libwebp, chosen by measurement in workerd
 // (docs/benchmarks.md, "Image decoding in workerd"). Each is instantiated on first use from the module

@@ -1,4 +1,5 @@
 import { Hono, type HonoRequest } from 'hono';
+import { decodeBase64 } from '../../shared/api/base64.ts';
 import {
   ClassifyJsonBodySchema,
   type ClassifyParams,
@@ -6,6 +7,8 @@ import {
   type ClassifyResponse,
 } from '../../shared/api/classify.ts';
 import { describeIssues } from '../../shared/api/errors.ts';
+import { labelOffsetFor } from '../../shared/catalog/labels.ts';
+import { ApiError } from '../../shared/http/errors.ts';
 import {
   EDGE_BALANCED_MODEL,
   EDGE_FAST_MODEL,
@@ -14,7 +17,6 @@ import {
 } from '../../shared/policy/escalation.ts';
 import type { Tier } from '../../shared/policy/tiers.ts';
 import { softmax, topK } from '../../shared/scores/ranking.ts';
-import { ApiError } from '../http/api-error.ts';
 import type { AppEnv } from '../http/env.ts';
 import type { DecodeLimits } from '../image/decode.ts';
 import type { Preparer } from '../image/preprocess-pool.ts';
@@ -71,13 +73,7 @@ async function readRequest(req: HonoRequest): Promise<{ params: ClassifyParams; 
     const parsed = ClassifyJsonBodySchema.safeParse(json);
     if (!parsed.success) throw new ApiError('invalid_parameter', describeIssues(parsed.error.issues));
     const { image, ...params } = parsed.data;
-    let bytes: Uint8Array;
-    try {
-      bytes = Uint8Array.from(atob(image), (ch) => ch.charCodeAt(0));
-    } catch {
-      throw new ApiError('invalid_parameter', 'image: must be base64');
-    }
-    return { params, image: bytes };
+    return { params, image: decodeBase64(image) };
   }
   const parsed = ClassifyParamsSchema.safeParse(req.query());
   if (!parsed.success) throw new ApiError('invalid_parameter', describeIssues(parsed.error.issues));
@@ -106,7 +102,7 @@ export function classifyRoutes(options: ClassifyRouteOptions) {
     }
     const done = performance.now();
 
-    const offset = model.manifest.classes === 1001 ? 1 : 0;
+    const offset = labelOffsetFor(model.manifest.classes);
     const predictions = topK(softmax(logits), params.top_k, offset).map(({ index, score }) => ({
       ...model.label(index),
       score,

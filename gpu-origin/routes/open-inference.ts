@@ -1,7 +1,7 @@
 import { Hono } from 'hono';
 import { z } from 'zod';
 import { describeIssues } from '../../shared/api/errors.ts';
-import { ApiError } from '../http/api-error.ts';
+import { ApiError } from '../../shared/http/errors.ts';
 import type { AppEnv } from '../http/env.ts';
 import type { ModelRegistry, ServedModel } from '../models/registry.ts';
 import { asApiError } from './batch-errors.ts';

@@ -5,12 +5,10 @@ import { requestIds } from '../shared/http/request-id.ts';
 import { VERSION } from '../shared/version.ts';
 import { apiKeyAuth } from './auth/api-key.ts';
 import { classifyHandler } from './classify/handler.ts';
-import { bodyForm } from './classify/input.ts';
 import { classifyRoute } from './classify/route.ts';
-import { maxBodyBytes } from './config.ts';
+import { requireConfig } from './config.ts';
 import { DEBUG_PREFIX, debugRoutes } from './debug/route.ts';
 import { healthHandler, healthRoute } from './health/route.ts';
-import { bodyLimit } from './http/body-limit.ts';
 import { createApp } from './http/create-app.ts';
 import { modelsHandler, modelsRoute } from './models/route.ts';
 import { INDEX_HTML } from './web/page.ts';
@@ -18,14 +16,8 @@ import { INDEX_HTML } from './web/page.ts';
 const app = createApp();
 
 app.use('*', requestIds());
+app.use('*', requireConfig());
 app.use('*', apiKeyAuth({ publicPaths: ['/', '/healthz', '/openapi.json'] }));
-
-// The Content-Type is checked and the body size capped before anything parses the body.
-app.use(classifyRoute.path, async (c, next) => {
-  if (c.req.method === 'POST') bodyForm(c.req.header('content-type'));
-  await next();
-});
-app.use(classifyRoute.path, bodyLimit({ maxBytes: (c) => maxBodyBytes(c.env) }));
 
 app.openapi(classifyRoute, classifyHandler);
 app.all(classifyRoute.path, (c) => sendError(c, 'method_not_allowed', 'Use POST for /v1/classify.'));

@@ -6,10 +6,9 @@ import {
   type OriginPlan,
   onOriginFailure,
   planRoute,
-  policyDefaultsFromEnv,
 } from '../../shared/policy/escalation.ts';
 import type { Tier } from '../../shared/policy/tiers.ts';
-import { maxBodyBytes, maxImagePixels, ORIGIN_MAX_IMAGE_PIXELS, originTimeoutMs } from '../config.ts';
+import { edgeConfig, ORIGIN_MAX_IMAGE_PIXELS } from '../config.ts';
 import type { AppEnv } from '../http/app-env.ts';
 import type { ImageProbe } from '../image/index.ts';
 import { type AnswerContext, degradedAnswer, type EdgeWork, edgeAnswer, originAnswer } from './answers.ts';
@@ -26,7 +25,8 @@ import type { classifyRoute } from './route.ts';
 
 export const classifyHandler: RouteHandler<typeof classifyRoute, AppEnv> = async (c) => {
   const started = performance.now();
-  const deadlineMs = Date.now() + originTimeoutMs(c.env);
+  const config = edgeConfig(c.env);
+  const deadlineMs = Date.now() + config.originTimeoutMs;
   const valid = {
     query: c.req.valid('query'),
     // zod-openapi validated whichever body form the Content-Type named; its route typings only know
@@ -35,10 +35,10 @@ export const classifyHandler: RouteHandler<typeof classifyRoute, AppEnv> = async
     form: c.req.valid('form' as never) as (ClassifyParams & { image: File }) | undefined,
   };
   const { image: bytes, params } = await classifyInput(c, valid);
-  const defaults = policyDefaultsFromEnv(c.env);
+  const defaults = config.policy;
   const plan = planRoute(params, defaults);
-  const edgeLimits = imageLimits(maxBodyBytes(c.env), maxImagePixels(c.env));
-  const originLimits = imageLimits(maxBodyBytes(c.env), ORIGIN_MAX_IMAGE_PIXELS);
+  const edgeLimits = imageLimits(config.maxBodyBytes, config.maxImagePixels);
+  const originLimits = imageLimits(config.maxBodyBytes, ORIGIN_MAX_IMAGE_PIXELS);
   const probe = probeChecked(bytes);
   const answer: AnswerContext = { requestId: c.get('requestId'), topK: params.top_k, started };
 

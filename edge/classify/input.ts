@@ -1,5 +1,5 @@
 // Turns the three accepted body forms into one (image bytes, parameters) pair.
-import type { Context } from 'hono';
+import type { Context, MiddlewareHandler } from 'hono';
 import { decodeBase64 } from '../../shared/api/base64.ts';
 import type { ClassifyParams } from '../../shared/api/classify.ts';
 import { ApiError } from '../../shared/http/errors.ts';
@@ -25,6 +25,14 @@ export function bodyForm(contentType: string | undefined): BodyForm {
       ? `Content-Type ${mediaType} is not accepted; send ${IMAGE_MEDIA_TYPES.join(', ')}, multipart/form-data or application/json.`
       : 'Missing Content-Type; send the image as image/jpeg, image/png, image/webp, multipart/form-data or application/json.',
   );
+}
+
+/** Route middleware: a 415 for an unaccepted Content-Type before the body is read. */
+export function acceptedBodyForm(): MiddlewareHandler {
+  return async (c, next) => {
+    bodyForm(c.req.header('content-type'));
+    await next();
+  };
 }
 
 interface Validated {

@@ -9,6 +9,9 @@ export interface BodyLimitOptions {
 export type BodyVariables = { body: Uint8Array };
 
 /**
+ * Not hono's bodyLimit: the limit is a setting, so it is read from c.env per request, and the bytes are
+ * kept for the handler (which needs them whole anyway) instead of being streamed past.
+ *
  * Reads the request body into memory, refusing it with 413 before reading when Content-Length is too big
  * and while reading when a streamed body grows past the limit. The bytes are stored in `c.var.body` and
  * the request is rebuilt around them, so later validators can parse it again.

@@ -47,7 +47,7 @@ export async function startEdge(
 ): Promise<EdgeUnderTest> {
   const worker = await bootWorker({
     models: scenario.files,
-    vars: { DEBUG_ROUTES: '1', ...scenario.vars },
+    vars: { DEBUG_ROUTES: '1', ALLOW_OPEN_API: '1', ...scenario.vars },
     prebuilt,
     logLevel: 'none',
   });

@@ -117,7 +117,10 @@ async function main(): Promise<void> {
     bindings: {
       ORIGIN_URL: { type: 'plain_text', value: originUrl },
       ORIGIN_KEY_ID: { type: 'plain_text', value: keyId },
-      ORIGIN_SECRET: { type: 'plain_text', value: secret },
+      // A secret binding, so wrangler's binding table shows "(hidden)" instead of its first characters.
+      ORIGIN_SECRET: { type: 'secret_text', value: secret },
+      // Development only: no API keys locally. Deployments fail closed without them.
+      ALLOW_OPEN_API: { type: 'plain_text', value: '1' },
     },
     dev: { persist, server: { hostname: '127.0.0.1', port: edgePort }, inspector: false, watch: false },
   });
@@ -126,6 +129,8 @@ async function main(): Promise<void> {
   const edgeUrl = `http://127.0.0.1:${edgePort}`;
   log(`edge:   ${edgeUrl}  (web page at /, API at /v1/classify, OpenAPI at /openapi.json)`);
   log(`origin: ${originUrl}  (KServe v2 at /v2, metrics at /metrics)`);
+  log('the local API is OPEN: ALLOW_OPEN_API=1 serves /v1 without API keys (development only)');
+  log(`the origin accepts only requests signed with this start's key "${keyId}" (the secret is not printed)`);
   if (untrained.length > 0) {
     console.warn(
       `[start] WARNING: ${untrained.join(', ')} run on UNTRAINED (seeded random) weights: predictions are meaningless. ` +

@@ -30,46 +30,6 @@ export const POLICY_DEFAULTS: PolicyDefaults = {
   retryAfterS: DEFAULT_RETRY_AFTER_S,
 };
 
-export class PolicyConfigError extends Error {}
-
-/** Reads DEFAULT_MIN_CONFIDENCE / ORIGIN_RETRY_AFTER_S from a Worker env; a bad value stops startup loudly. */
-export function policyDefaultsFromEnv(env: {
-  DEFAULT_MIN_CONFIDENCE?: string | undefined;
-  ORIGIN_RETRY_AFTER_S?: string | undefined;
-}): PolicyDefaults {
-  return {
-    minConfidence: parseSetting(
-      env.DEFAULT_MIN_CONFIDENCE,
-      DEFAULT_MIN_CONFIDENCE,
-      'DEFAULT_MIN_CONFIDENCE',
-      0,
-      1,
-    ),
-    retryAfterS: parseSetting(
-      env.ORIGIN_RETRY_AFTER_S,
-      DEFAULT_RETRY_AFTER_S,
-      'ORIGIN_RETRY_AFTER_S',
-      1,
-      3600,
-    ),
-  };
-}
-
-function parseSetting(
-  raw: string | undefined,
-  fallback: number,
-  name: string,
-  min: number,
-  max: number,
-): number {
-  if (raw === undefined || raw.trim() === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isFinite(value) || value < min || value > max) {
-    throw new PolicyConfigError(`${name} must be a number from ${min} to ${max}, got "${raw}"`);
-  }
-  return value;
-}
-
 /** The edge answers; nothing is sent to the origin (fast, balanced, an explicit edge model). */
 export interface EdgeOnlyPlan {
   kind: 'edge';

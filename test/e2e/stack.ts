@@ -74,12 +74,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   try {
     edge = await bootWorker({
       models: [edgeModels.b0, edgeModels.b1Split],
-      vars: {
-        ORIGIN_URL: originUrl,
-        ORIGIN_KEY_ID: KEY_ID,
-        ORIGIN_SECRET: secret,
-        ...options.edgeVars,
-      },
+      vars: { ORIGIN_URL: originUrl, ORIGIN_KEY_ID: KEY_ID, ALLOW_OPEN_API: '1', ...options.edgeVars },
+      secrets: { ORIGIN_SECRET: secret },
     });
   } catch (error) {
     await killOrigin();

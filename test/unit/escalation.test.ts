@@ -7,10 +7,8 @@ import {
   type OriginFailureKind,
   onOriginFailure,
   POLICY_DEFAULTS,
-  PolicyConfigError,
   type PolicyDefaults,
   planRoute,
-  policyDefaultsFromEnv,
 } from '../../shared/policy/escalation.ts';
 import { TIERS, type Tier } from '../../shared/policy/tiers.ts';
 
@@ -244,27 +242,5 @@ describe('escalation policy, spelled out', () => {
       runEdge: true,
       reason: 'origin_unreachable',
     });
-  });
-});
-
-describe('policy defaults from the environment', () => {
-  it('uses 0.5 and 5 s when unset or blank', () => {
-    expect(policyDefaultsFromEnv({})).toEqual({ minConfidence: 0.5, retryAfterS: 5 });
-    expect(policyDefaultsFromEnv({ DEFAULT_MIN_CONFIDENCE: ' ' })).toEqual(POLICY_DEFAULTS);
-  });
-
-  it('reads DEFAULT_MIN_CONFIDENCE and ORIGIN_RETRY_AFTER_S', () => {
-    expect(policyDefaultsFromEnv({ DEFAULT_MIN_CONFIDENCE: '0.35', ORIGIN_RETRY_AFTER_S: '12' })).toEqual({
-      minConfidence: 0.35,
-      retryAfterS: 12,
-    });
-  });
-
-  it('refuses values that are not numbers in range, naming the setting', () => {
-    for (const bad of ['abc', '1.5', '-0.1', 'NaN']) {
-      expect(() => policyDefaultsFromEnv({ DEFAULT_MIN_CONFIDENCE: bad })).toThrow(PolicyConfigError);
-      expect(() => policyDefaultsFromEnv({ DEFAULT_MIN_CONFIDENCE: bad })).toThrow(/DEFAULT_MIN_CONFIDENCE/);
-    }
-    expect(() => policyDefaultsFromEnv({ ORIGIN_RETRY_AFTER_S: '0' })).toThrow(/ORIGIN_RETRY_AFTER_S/);
   });
 });

@@ -20,8 +20,10 @@ export interface ModelFiles {
 
 export interface BootOptions {
   models?: readonly ModelFiles[];
-  /** Extra plain-text vars / secrets, e.g. { API_KEYS: 'k1,k2', DEBUG_ROUTES: '1' }. */
+  /** Extra plain-text vars, e.g. { DEBUG_ROUTES: '1' }. */
   vars?: Record<string, string>;
+  /** Secrets, e.g. { API_KEYS: 'k1,k2' }: bound like `wrangler secret put`, so wrangler prints "(hidden)". */
+  secrets?: Record<string, string>;
   /** When given, binds API_KEYS_KV to a local namespace holding these keys. */
   kvKeys?: readonly string[];
   /**
@@ -64,10 +66,12 @@ export async function bootWorker(options: BootOptions = {}): Promise<BootedWorke
 
   const bindings: Record<
     string,
-    { type: 'plain_text'; value: string } | { type: 'kv_namespace'; id: string }
+    { type: 'plain_text' | 'secret_text'; value: string } | { type: 'kv_namespace'; id: string }
   > = {};
   for (const [name, value] of Object.entries(options.vars ?? {}))
     bindings[name] = { type: 'plain_text', value };
+  for (const [name, value] of Object.entries(options.secrets ?? {}))
+    bindings[name] = { type: 'secret_text', value };
   if (options.kvKeys) bindings.API_KEYS_KV = { type: 'kv_namespace', id: API_KEYS_KV_ID };
 
   const captured: string[] = [];

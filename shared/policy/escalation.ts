@@ -3,7 +3,7 @@ import { CATALOG, type ModelId } from '../catalog/models.ts';
 import { DEFAULT_TIER, type Tier } from './tiers.ts';
 
 // Routing as pure steps, so every combination can be tested without a network:
-//   planRoute(params, defaults)         which model runs first, and where
+//   planRoute(params, defaults, image)  which model runs first, and where
 //   afterEdge(plan, edgeTop1)           answer from the edge, or escalate to the origin
 //   onOriginFailure(plan, failure, d)   degrade to an edge answer, relay the origin's error, or fail
 // The worker performs the I/O between the steps. See docs/tiers.md.
@@ -61,7 +61,16 @@ export type OriginBoundPlan = EscalatingPlan | OriginPlan;
 
 type RouteParams = Pick<ClassifyParams, 'tier' | 'model' | 'min_confidence' | 'allow_degraded'>;
 
-export function planRoute(params: RouteParams, defaults: PolicyDefaults = POLICY_DEFAULTS): Plan {
+/** What the edge knows of the image before any work: whether its header dimensions fit the edge's limits. */
+export interface ImageFit {
+  fitsEdge: boolean;
+}
+
+/**
+ * The one plan the worker follows. An image over the edge's limits sends auto straight to the origin
+ * (with no edge answer to degrade to); edge-only plans stay on the edge, whose limits then refuse it.
+ */
+export function planRoute(params: RouteParams, defaults: PolicyDefaults, image: ImageFit): Plan {
   const tier = params.tier ?? DEFAULT_TIER;
   if (params.model !== undefined) {
     // An explicit model overrides the tier and runs only where it is placed.
@@ -75,6 +84,8 @@ export function planRoute(params: RouteParams, defaults: PolicyDefaults = POLICY
     case 'balanced':
       return { kind: 'edge', tier, edgeModel: EDGE_BALANCED_MODEL };
     case 'auto':
+      if (!image.fitsEdge)
+        return { kind: 'origin', tier, originModel: ORIGIN_ACCURATE_MODEL, degradedModel: null };
       return {
         kind: 'edge-then-origin',
         tier,

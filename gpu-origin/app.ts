@@ -7,6 +7,7 @@ import { VERSION } from '../shared/version.ts';
 import type { AppEnv } from './http/env.ts';
 import type { InFlight } from './http/in-flight.ts';
 import { requestMetrics } from './http/metrics-middleware.ts';
+import { errorWriterFor } from './http/open-inference-error.ts';
 import type { Preparer } from './image/preprocess-pool.ts';
 import type { OriginMetrics } from './metrics/origin-metrics.ts';
 import type { ModelRegistry } from './models/registry.ts';
@@ -37,8 +38,8 @@ const UNSIGNED = new Set(['/v2/health/live', '/v2/health/ready', '/metrics']);
 
 export function createApp(options: AppOptions) {
   const app = new Hono<AppEnv>();
-  app.onError(errorHandler({ log: options.log }));
-  app.notFound(notFound());
+  app.onError(errorHandler({ log: options.log, writerFor: errorWriterFor }));
+  app.notFound(notFound({ writerFor: errorWriterFor }));
   app.use(requestIds());
   app.use(requestMetrics({ metrics: options.metrics }));
   app.use(options.inFlight.middleware());

@@ -13,6 +13,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import os, { tmpdir } from 'node:os';
 import path from 'node:path';
+import { parseArgs } from 'node:util';
 import sharp from 'sharp';
 import type { ModelId } from '../../shared/catalog/models.ts';
 import { bundleWorker, type ModelFiles } from '../../test/workerd/harness.ts';
@@ -30,10 +31,17 @@ import {
   startEdge,
 } from './edge-measure.ts';
 
-const args = process.argv.slice(2);
-const JSON_ONLY = args.includes('--json');
-const runsAt = args.indexOf('--runs');
-const RUNS = runsAt >= 0 ? Number(args[runsAt + 1]) : 10;
+const { values: flags } = parseArgs({
+  options: {
+    json: { type: 'boolean', default: false },
+    runs: { type: 'string', default: '10' },
+    experiments: { type: 'boolean', default: false },
+  },
+  strict: true,
+});
+const JSON_ONLY = flags.json;
+const RUNS = Number(flags.runs);
+if (!Number.isInteger(RUNS) || RUNS < 1) throw new Error('--runs must be a positive whole number');
 const WARMUP = 2;
 
 const log = (message: string) => {
@@ -104,7 +112,7 @@ async function main(): Promise<void> {
       b0: await measureModel('efficientnet-b0', models.b0, 224, jpeg.bytes, prebuilt),
       b1: await measureModel('efficientnet-b1', models.b1Split, 240, jpeg.bytes, prebuilt),
     };
-    if (args.includes('--experiments')) {
+    if (flags.experiments) {
       result.experiments = await runExperiments({
         base: models.b0,
         b1Split: models.b1Split,

@@ -5,7 +5,7 @@ import * as ortNode from 'onnxruntime-node';
 import sharp from 'sharp';
 import { type ModelId, preprocessFor } from '../../shared/catalog/models.ts';
 import { preprocess } from '../../shared/preprocess/index.ts';
-import { bootWorker, type ModelFiles } from '../../test/workerd/harness.ts';
+import { bootWorker, type ModelFiles } from '../dev/workerd.ts';
 
 export const MIB = 2 ** 20;
 

@@ -16,9 +16,8 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import sharp from 'sharp';
 import type { ModelId } from '../../shared/catalog/models.ts';
-import { bundleWorker, type ModelFiles } from '../../test/workerd/harness.ts';
-import { testPhoto } from '../../test/workerd/images.ts';
-import { testModels } from '../../test/workerd/test-models.ts';
+import { bundleWorker, type ModelFiles } from '../dev/workerd.ts';
+import { testModels } from '../models/cache.ts';
 import { runExperiments } from './edge-experiments.ts';
 import {
   inputTensor,
@@ -30,6 +29,7 @@ import {
   spread,
   startEdge,
 } from './edge-measure.ts';
+import { testPhoto } from './images.ts';
 
 const { values: flags } = parseArgs({
   options: {

@@ -4,8 +4,8 @@
 // kill the origin.
 import { Validator } from '@seriousme/openapi-schema-validator';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { testPhoto } from '../../infra/bench/images.ts';
 import { ApiClientError, createClient } from '../../shared/client/client.ts';
-import { testPhoto } from '../workerd/images.ts';
 import { CHROMIUM_PATH, chromiumAvailable, launchChromium } from './browser.ts';
 import { classify, type Stack, startStack } from './stack.ts';
 

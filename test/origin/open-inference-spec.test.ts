@@ -6,7 +6,7 @@ import { Ajv, type ValidateFunction } from 'ajv';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { ERROR_CODE_HEADER } from '../../gpu-origin/http/open-inference-error.ts';
-import { REPO_ROOT } from '../workerd/harness.ts';
+import { REPO_ROOT } from '../../infra/dev/workerd.ts';
 import { buildModelsDir, startTestOrigin, type TestOrigin } from './helpers.ts';
 
 const SPEC = path.resolve(REPO_ROOT, '../shared/specs/open_inference_rest.yaml');

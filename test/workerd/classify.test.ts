@@ -1,10 +1,10 @@
 // POST /v1/classify and the read-only routes in real workerd, on factory-built untrained B0 and split B1.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type TestPhoto, testPhoto } from '../../infra/bench/images.ts';
+import { type BootedWorker, bootWorker } from '../../infra/dev/workerd.ts';
+import { testModels } from '../../infra/models/cache.ts';
 import { ClassifyResponseSchema } from '../../shared/api/classify.ts';
 import { ModelsResponseSchema } from '../../shared/api/models.ts';
-import { type BootedWorker, bootWorker } from './harness.ts';
-import { type TestPhoto, testPhoto } from './images.ts';
-import { testModels } from './test-models.ts';
 
 // Scores are float64 softmax of float32 logits: the top-k sum may exceed 1 only by rounding.
 const PROBABILITY_TOLERANCE = 1e-6;

@@ -2,11 +2,11 @@
 // Booted with API keys (secret and KV), a small body limit and a small pixel limit so the limits are
 // cheap to hit; only B0 is in the bucket, so B1 is "not deployed".
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { generatedJpeg, pngHeaderOnly } from '../../infra/bench/images.ts';
+import { type BootedWorker, bootWorker } from '../../infra/dev/workerd.ts';
+import { testModels } from '../../infra/models/cache.ts';
 import { ClassifyResponseSchema } from '../../shared/api/classify.ts';
 import { type ErrorCode, ErrorEnvelopeSchema } from '../../shared/api/errors.ts';
-import { type BootedWorker, bootWorker } from './harness.ts';
-import { generatedJpeg, pngHeaderOnly } from './images.ts';
-import { testModels } from './test-models.ts';
 
 const KEY = 'test-key-1';
 const KV_KEY = 'kv-key-7';

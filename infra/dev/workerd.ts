@@ -6,9 +6,11 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { unstable_startWorker } from 'wrangler';
-import { API_KEYS_KV_ID, fillLocalStorage } from '../../infra/dev/local-r2.ts';
+import { REPO_ROOT } from '../models/build.ts';
+import { API_KEYS_KV_ID, fillLocalStorage } from './local-r2.ts';
 
-export const REPO_ROOT = path.resolve(import.meta.dirname, '../..');
+export { REPO_ROOT };
+
 const WRANGLER_TOML = path.join(REPO_ROOT, 'wrangler.toml');
 
 /** A model directory as the factory writes it: model.json, model.onnx and, when split, model.onnx.data. */

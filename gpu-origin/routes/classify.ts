@@ -9,12 +9,7 @@ import {
 import { describeIssues } from '../../shared/api/errors.ts';
 import { labelOffsetFor } from '../../shared/catalog/labels.ts';
 import { ApiError } from '../../shared/http/errors.ts';
-import {
-  EDGE_BALANCED_MODEL,
-  EDGE_FAST_MODEL,
-  ORIGIN_ACCURATE_MODEL,
-  ORIGIN_MAX_MODEL,
-} from '../../shared/policy/escalation.ts';
+import { TIER_MODEL } from '../../shared/policy/escalation.ts';
 import type { Tier } from '../../shared/policy/tiers.ts';
 import { softmax, topK } from '../../shared/scores/ranking.ts';
 import type { AppEnv } from '../http/env.ts';
@@ -31,15 +26,8 @@ export interface ClassifyRouteOptions {
   defaultDeadlineMs: number;
 }
 
-// The origin is where auto escalates to, so auto (and no tier) means the accurate model here.
-const TIER_MODEL: Record<Tier, string> = {
-  fast: EDGE_FAST_MODEL,
-  balanced: EDGE_BALANCED_MODEL,
-  auto: ORIGIN_ACCURATE_MODEL,
-  accurate: ORIGIN_ACCURATE_MODEL,
-  max: ORIGIN_MAX_MODEL,
-};
-
+// The origin is where auto escalates to, so auto (and no tier) means the accurate model here
+// (shared/policy's TIER_MODEL).
 function tierOfModel(id: string): Tier {
   const entry = Object.entries(TIER_MODEL).find(([tier, model]) => model === id && tier !== 'auto');
   return entry ? (entry[0] as Tier) : 'accurate';

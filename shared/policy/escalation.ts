@@ -12,6 +12,17 @@ export const EDGE_FAST_MODEL: ModelId = 'efficientnet-b0';
 export const EDGE_BALANCED_MODEL: ModelId = 'efficientnet-b1';
 export const ORIGIN_ACCURATE_MODEL: ModelId = 'efficientnet-b5';
 export const ORIGIN_MAX_MODEL: ModelId = 'efficientnet-b7';
+/**
+ * The model each tier names: the edge model for fast and balanced, the origin model otherwise (auto
+ * escalates to B5, so an origin asked for auto runs B5). The edge and the origin both route by this table.
+ */
+export const TIER_MODEL: Readonly<Record<Tier, ModelId>> = {
+  fast: EDGE_FAST_MODEL,
+  balanced: EDGE_BALANCED_MODEL,
+  auto: ORIGIN_ACCURATE_MODEL,
+  accurate: ORIGIN_ACCURATE_MODEL,
+  max: ORIGIN_MAX_MODEL,
+};
 /** accurate/max with allow_degraded answer from the strongest edge model: the caller asked for accuracy. */
 export const DEGRADED_FALLBACK_MODEL: ModelId = EDGE_BALANCED_MODEL;
 
@@ -80,23 +91,20 @@ export function planRoute(params: RouteParams, defaults: PolicyDefaults, image: 
   }
   switch (tier) {
     case 'fast':
-      return { kind: 'edge', tier, edgeModel: EDGE_FAST_MODEL };
     case 'balanced':
-      return { kind: 'edge', tier, edgeModel: EDGE_BALANCED_MODEL };
+      return { kind: 'edge', tier, edgeModel: TIER_MODEL[tier] };
     case 'auto':
-      if (!image.fitsEdge)
-        return { kind: 'origin', tier, originModel: ORIGIN_ACCURATE_MODEL, degradedModel: null };
+      if (!image.fitsEdge) return { kind: 'origin', tier, originModel: TIER_MODEL.auto, degradedModel: null };
       return {
         kind: 'edge-then-origin',
         tier,
         edgeModel: EDGE_FAST_MODEL,
-        originModel: ORIGIN_ACCURATE_MODEL,
+        originModel: TIER_MODEL.auto,
         minConfidence: params.min_confidence ?? defaults.minConfidence,
       };
     case 'accurate':
-      return originPlan(tier, ORIGIN_ACCURATE_MODEL, params.allow_degraded);
     case 'max':
-      return originPlan(tier, ORIGIN_MAX_MODEL, params.allow_degraded);
+      return originPlan(tier, TIER_MODEL[tier], params.allow_degraded);
   }
 }
 

@@ -124,11 +124,3 @@ export function preprocessFor(variant: Variant, source: WeightSource): Preproces
     }
   }
 }
-
-export function isModelId(value: string): value is ModelId {
-  return (MODEL_IDS as readonly string[]).includes(value);
-}
-
-export function catalogEntry(id: ModelId): CatalogEntry {
-  return CATALOG[id];
-}

@@ -3,7 +3,7 @@
 // never a silently used default. docs/edge.md lists these settings.
 import type { MiddlewareHandler } from 'hono';
 import { z } from 'zod';
-import { describeIssues } from '../shared/api/errors.ts';
+import { parseSettings } from '../shared/config/parse.ts';
 import { ApiError } from '../shared/http/errors.ts';
 import {
   DEFAULT_MIN_CONFIDENCE,
@@ -109,10 +109,7 @@ export type SettingsEnv = object;
 /** Parses the settings; throws one EdgeConfigError naming every bad setting (never its value). */
 export function parseEdgeConfig(env: SettingsEnv): EdgeConfig {
   const raw = Object.fromEntries(SETTING_NAMES.map((name) => [name, (env as Record<string, unknown>)[name]]));
-  const parsed = SettingsSchema.safeParse(raw);
-  if (!parsed.success)
-    throw new EdgeConfigError(`invalid configuration: ${describeIssues(parsed.error.issues)}`);
-  const s = parsed.data;
+  const s = parseSettings(SettingsSchema, raw, (message) => new EdgeConfigError(message));
   return {
     maxBodyBytes: s.MAX_BODY_BYTES,
     maxImagePixels: s.MAX_IMAGE_PIXELS,

@@ -4,6 +4,7 @@ import { ApiError, errorHandler, notFound } from '../shared/http/errors.ts';
 import { requestIds } from '../shared/http/request-id.ts';
 import { createVerifier } from '../shared/signing/verify.ts';
 import { VERSION } from '../shared/version.ts';
+import { accessLog } from './http/access-log.ts';
 import type { AppEnv } from './http/env.ts';
 import type { InFlight } from './http/in-flight.ts';
 import { requestMetrics } from './http/metrics-middleware.ts';
@@ -41,6 +42,7 @@ export function createApp(options: AppOptions) {
   app.onError(errorHandler({ log: options.log, writerFor: errorWriterFor }));
   app.notFound(notFound({ writerFor: errorWriterFor }));
   app.use(requestIds());
+  app.use(accessLog({ log: options.log, skip: UNSIGNED }));
   app.use(requestMetrics({ metrics: options.metrics }));
   app.use(options.inFlight.middleware());
   app.use(async (c, next) => {

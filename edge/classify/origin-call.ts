@@ -36,7 +36,18 @@ export async function callOrigin(env: Env, call: OriginCall): Promise<OriginOutc
     requestId: call.requestId,
     deadlineMs: call.deadlineMs,
   });
-  return { ...result, elapsedMs: performance.now() - started };
+  const elapsedMs = performance.now() - started;
+  // The origin logs the same request_id (the client forwards it), so the two logs join on it.
+  console.log(
+    JSON.stringify({
+      msg: 'origin call',
+      request_id: call.requestId,
+      model: call.model,
+      outcome: result.ok ? 'ok' : result.kind,
+      ms: Math.round(elapsedMs),
+    }),
+  );
+  return { ...result, elapsedMs };
 }
 
 export function failureOf(outcome: {

@@ -107,10 +107,11 @@ export async function classify(
   stack: Stack,
   image: Uint8Array<ArrayBuffer>,
   query: string,
+  headers: Record<string, string> = {},
 ): Promise<{ status: number; headers: Headers; body: Record<string, unknown> }> {
   const response = await fetch(`${stack.edgeUrl}/v1/classify?${query}`, {
     method: 'POST',
-    headers: { 'content-type': 'image/jpeg' },
+    headers: { 'content-type': 'image/jpeg', ...headers },
     body: image,
   });
   const text = await response.text();

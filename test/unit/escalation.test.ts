@@ -6,7 +6,6 @@ import {
   ORIGIN_FAILURE_KINDS,
   type OriginFailureKind,
   onOriginFailure,
-  POLICY_DEFAULTS,
   type PolicyDefaults,
   planRoute,
 } from '../../shared/policy/escalation.ts';

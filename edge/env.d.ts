@@ -6,6 +6,8 @@ declare namespace Cloudflare {
     API_KEYS?: string;
     /** Bearer tokens as keys of a KV namespace (any value). */
     API_KEYS_KV?: KVNamespace;
+    /** "1" serves /v1/* without keys when neither API_KEYS nor API_KEYS_KV is configured (development only). */
+    ALLOW_OPEN_API?: string;
     /** ORT graph optimisation level: disabled | basic | extended | all (default). */
     ORT_GRAPH_OPT?: string;
     /** "1" enables the /_debug routes (local dev and benchmarks only). */

@@ -1,30 +1,23 @@
 // The edge Worker: POST /v1/classify on EfficientNet-B0/B1 (onnxruntime-web in workerd), GET /v1/models,
 // GET /healthz, the OpenAPI document at /openapi.json and the demo page at /.
+import { sendError } from '../shared/http/errors.ts';
+import { requestIds } from '../shared/http/request-id.ts';
+import { VERSION } from '../shared/version.ts';
 import { apiKeyAuth } from './auth/api-key.ts';
 import { classifyHandler } from './classify/handler.ts';
-import { bodyForm } from './classify/input.ts';
 import { classifyRoute } from './classify/route.ts';
-import { maxBodyBytes } from './config.ts';
+import { requireConfig } from './config.ts';
 import { DEBUG_PREFIX, debugRoutes } from './debug/route.ts';
 import { healthHandler, healthRoute } from './health/route.ts';
-import { bodyLimit } from './http/body-limit.ts';
 import { createApp } from './http/create-app.ts';
-import { sendError } from './http/envelope.ts';
-import { requestId } from './http/request-id.ts';
 import { modelsHandler, modelsRoute } from './models/route.ts';
 import { INDEX_HTML } from './web/page.ts';
 
 const app = createApp();
 
-app.use('*', requestId());
+app.use('*', requestIds());
+app.use('*', requireConfig());
 app.use('*', apiKeyAuth({ publicPaths: ['/', '/healthz', '/openapi.json'] }));
-
-// The Content-Type is checked and the body size capped before anything parses the body.
-app.use(classifyRoute.path, async (c, next) => {
-  if (c.req.method === 'POST') bodyForm(c.req.header('content-type'));
-  await next();
-});
-app.use(classifyRoute.path, bodyLimit({ maxBytes: (c) => maxBodyBytes(c.env) }));
 
 app.openapi(classifyRoute, classifyHandler);
 app.all(classifyRoute.path, (c) => sendError(c, 'method_not_allowed', 'Use POST for /v1/classify.'));
@@ -38,7 +31,7 @@ app.doc31('/openapi.json', {
   openapi: '3.1.0',
   info: {
     title: 'Edge image classification API',
-    version: '0.1.0',
+    version: VERSION,
     description:
       'EfficientNet-B0/B1 on Cloudflare Workers, escalating to EfficientNet-B5..B7 on a GPU origin.',
   },

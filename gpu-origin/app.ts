@@ -1,12 +1,14 @@
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
-import { requestId } from 'hono/request-id';
+import { ApiError, errorHandler, notFound } from '../shared/http/errors.ts';
+import { requestIds } from '../shared/http/request-id.ts';
 import { createVerifier } from '../shared/signing/verify.ts';
-import { ApiError } from './http/api-error.ts';
+import { VERSION } from '../shared/version.ts';
+import { accessLog } from './http/access-log.ts';
 import type { AppEnv } from './http/env.ts';
 import type { InFlight } from './http/in-flight.ts';
 import { requestMetrics } from './http/metrics-middleware.ts';
-import { createErrorHandler, notFoundHandler } from './http/on-error.ts';
+import { errorWriterFor } from './http/open-inference-error.ts';
 import type { Preparer } from './image/preprocess-pool.ts';
 import type { OriginMetrics } from './metrics/origin-metrics.ts';
 import type { ModelRegistry } from './models/registry.ts';
@@ -30,7 +32,7 @@ export interface AppOptions {
   log: (line: string) => void;
 }
 
-export const SERVER_VERSION = '0.1.0';
+export const SERVER_VERSION = VERSION;
 
 // Probes and metrics stay unsigned: the kubelet and Prometheus cannot sign. Everything else needs a
 // signature as soon as one key is configured.
@@ -38,9 +40,10 @@ const UNSIGNED = new Set(['/v2/health/live', '/v2/health/ready', '/metrics']);
 
 export function createApp(options: AppOptions) {
   const app = new Hono<AppEnv>();
-  app.onError(createErrorHandler({ log: options.log }));
-  app.notFound(notFoundHandler);
-  app.use(requestId());
+  app.onError(errorHandler({ log: options.log, writerFor: errorWriterFor }));
+  app.notFound(notFound({ writerFor: errorWriterFor }));
+  app.use(requestIds());
+  app.use(accessLog({ log: options.log, skip: UNSIGNED }));
   app.use(requestMetrics({ metrics: options.metrics }));
   app.use(options.inFlight.middleware());
   app.use(async (c, next) => {

@@ -1,8 +1,9 @@
 // One edge model on one decoded image: load (memoised per isolate), preprocess, run, top-k.
 import type { Prediction } from '../../shared/api/classify.ts';
+import { labelOffsetFor } from '../../shared/catalog/labels.ts';
 import { CATALOG, type ModelId, preprocessFor } from '../../shared/catalog/models.ts';
+import { ApiError } from '../../shared/http/errors.ts';
 import type { RgbImage } from '../../shared/preprocess/index.ts';
-import { ApiError } from '../http/api-error.ts';
 import { loadedModel, ModelNotDeployedError } from '../inference/registry.ts';
 import { imageTensor } from './image-tensor.ts';
 import { topPredictions } from './predictions.ts';
@@ -21,8 +22,7 @@ export async function runEdgeModel(env: Env, id: ModelId, image: RgbImage, topK:
   // The manifest says which preprocessing the weights were trained with.
   const model = await loadEdgeModel(env, id);
   const { variant } = CATALOG[id];
-  // 1001 outputs means a leading background class (TF-trained checkpoints).
-  const labelOffset = Math.max(CATALOG[id].labelOffset, model.manifest.output.classes - 1000);
+  const labelOffset = labelOffsetFor(model.manifest.output.classes);
   const spec = preprocessFor(variant, model.manifest.source);
   if (spec.cropSize !== model.manifest.resolution) {
     throw new ApiError(

@@ -2,14 +2,12 @@ import type { RouteHandler } from '@hono/zod-openapi';
 import type { ClassifyParams } from '../../shared/api/classify.ts';
 import {
   afterEdge,
-  type EscalatingPlan,
-  type OriginPlan,
+  type OriginBoundPlan,
   onOriginFailure,
   planRoute,
-  policyDefaultsFromEnv,
 } from '../../shared/policy/escalation.ts';
 import type { Tier } from '../../shared/policy/tiers.ts';
-import { maxBodyBytes, maxImagePixels, ORIGIN_MAX_IMAGE_PIXELS, originTimeoutMs } from '../config.ts';
+import { edgeConfig, ORIGIN_MAX_IMAGE_PIXELS } from '../config.ts';
 import type { AppEnv } from '../http/app-env.ts';
 import type { ImageProbe } from '../image/index.ts';
 import { type AnswerContext, degradedAnswer, type EdgeWork, edgeAnswer, originAnswer } from './answers.ts';
@@ -27,13 +25,15 @@ import { callOrigin, failureOf, failWith, type OriginOutcome, relayRejection } f
 import type { classifyRoute } from './route.ts';
 
 // Routing follows shared/policy/escalation.ts (docs/tiers.md): the edge answers fast/balanced and edge
-// models; auto runs B0 and escalates to the origin below min_confidence; accurate, max and origin models
-// go to the origin without edge compute. Every image limit is checked from the headers before a model
+// models; auto runs B0 and escalates to the origin below min_confidence; accurate, max, origin models
+// and auto with an image over the edge's limits go to the origin without edge compute. The handler
+// follows the one plan planRoute makes. Every image limit is checked from the headers before a model
 // loads or a byte leaves for the origin.
 
 export const classifyHandler: RouteHandler<typeof classifyRoute, AppEnv> = async (c) => {
   const started = performance.now();
-  const deadlineMs = Date.now() + originTimeoutMs(c.env);
+  const config = edgeConfig(c.env);
+  const deadlineMs = Date.now() + config.originTimeoutMs;
   const valid = {
     query: c.req.valid('query'),
     // zod-openapi validated whichever body form the Content-Type named; its route typings only know
@@ -42,11 +42,10 @@ export const classifyHandler: RouteHandler<typeof classifyRoute, AppEnv> = async
     form: c.req.valid('form' as never) as (ClassifyParams & { image: File }) | undefined,
   };
   const { image: bytes, params } = await classifyInput(c, valid);
-  const defaults = policyDefaultsFromEnv(c.env);
-  const plan = planRoute(params, defaults);
-  const edgeLimits = edgeImageLimits(maxBodyBytes(c.env), maxImagePixels(c.env));
-  const originLimits = imageLimits(maxBodyBytes(c.env), ORIGIN_MAX_IMAGE_PIXELS);
+  const edgeLimits = edgeImageLimits(config.maxBodyBytes, config.maxImagePixels);
+  const originLimits = imageLimits(config.maxBodyBytes, ORIGIN_MAX_IMAGE_PIXELS);
   const probe = probeChecked(bytes);
+  const plan = planRoute(params, config.policy, { fitsEdge: fitsLimits(probe, edgeLimits) });
   const answer: AnswerContext = { requestId: c.get('requestId'), topK: params.top_k, started };
 
   const runEdge = async (model: EdgeWork['run']['model']): Promise<EdgeWork> => {
@@ -55,15 +54,6 @@ export const classifyHandler: RouteHandler<typeof classifyRoute, AppEnv> = async
     const decodeMs = performance.now() - decodeStarted;
     return { run: await runEdgeModel(c.env, model, image, params.top_k), decodeMs };
   };
-  const origin = (model: OriginPlan['originModel']) =>
-    callOrigin(c.env, {
-      bytes,
-      contentType: probe.type,
-      model,
-      topK: params.top_k,
-      requestId: answer.requestId,
-      deadlineMs,
-    });
 
   if (plan.kind === 'edge') {
     const hint = fitsLimits(probe, originLimits)
@@ -73,63 +63,57 @@ export const classifyHandler: RouteHandler<typeof classifyRoute, AppEnv> = async
     return c.json(edgeAnswer(answer, plan.tier, await runEdge(plan.edgeModel)), 200);
   }
 
-  if (plan.kind === 'edge-then-origin' && fitsLimits(probe, edgeLimits)) {
-    const edge = await runEdge(plan.edgeModel);
+  let edge: EdgeWork | undefined;
+  if (plan.kind === 'edge-then-origin') {
+    edge = await runEdge(plan.edgeModel);
     if (afterEdge(plan, edge.run.top1) === 'answer')
       return c.json({ ...edgeAnswer(answer, plan.tier, edge), escalated: false }, 200);
-    const result = await origin(plan.originModel);
-    if (result.ok) return c.json(originAnswer(answer, plan.tier, result, result.elapsedMs, edge), 200);
-    const reason = degradeReason(plan, result);
-    logOriginFailure(answer.requestId, plan.tier, result, 'degraded');
-    return c.json(degradedAnswer(answer, plan.tier, edge, reason, result.elapsedMs), 200);
+  } else {
+    checkLimits(probe, originLimits);
   }
 
-  // Origin first: accurate, max, an origin model, or auto with an image over the edge's pixel budget
-  // (which the edge could not have classified, so there is no edge answer to fall back on).
-  checkLimits(probe, originLimits);
-  const originPlan: OriginPlan =
-    plan.kind === 'origin'
-      ? plan
-      : { kind: 'origin', tier: plan.tier, originModel: plan.originModel, degradedModel: null };
-  const result = await origin(originPlan.originModel);
-  if (result.ok) return c.json(originAnswer(answer, plan.tier, result, result.elapsedMs, undefined), 200);
+  const result = await callOrigin(c.env, {
+    bytes,
+    contentType: probe.type,
+    model: plan.originModel,
+    topK: params.top_k,
+    requestId: answer.requestId,
+    deadlineMs,
+  });
+  if (result.ok) return c.json(originAnswer(answer, plan.tier, result, result.elapsedMs, edge), 200);
 
-  const outcome = onOriginFailure(originPlan, failureOf(result), defaults);
+  const outcome = onOriginFailure(plan, failureOf(result), config.policy);
   logOriginFailure(answer.requestId, plan.tier, result, outcome.action);
   if (outcome.action === 'relay') relayRejection(result);
   if (outcome.action === 'degrade') {
-    // The fallback runs on the edge, so the edge's limits apply to it.
-    checkLimits(
-      probe,
-      edgeLimits,
-      `; the origin is unavailable (${outcome.reason}) and the edge cannot take an image this large`,
-    );
-    const edge = await runEdge(outcome.edgeModel);
+    if (outcome.runEdge || !edge) {
+      // The fallback runs on the edge, so the edge's limits apply to it.
+      checkLimits(
+        probe,
+        edgeLimits,
+        `; the origin is unavailable (${outcome.reason}) and the edge cannot take an image this large`,
+      );
+      edge = await runEdge(outcome.edgeModel);
+    }
     return c.json(degradedAnswer(answer, plan.tier, edge, outcome.reason, result.elapsedMs), 200);
   }
   return failWith(
-    c,
     outcome.code,
-    failMessage(plan.tier, originPlan, probe, result, outcome.message),
+    failMessage(plan, params.model === undefined, probe, result, outcome.message),
     outcome.retryAfterS,
   );
 };
 
-function degradeReason(plan: EscalatingPlan, result: Extract<OriginOutcome, { ok: false }>): string {
-  const outcome = onOriginFailure(plan, failureOf(result));
-  return outcome.action === 'degrade' ? outcome.reason : 'origin_error';
-}
-
 /** The policy's message, made specific where the edge knows more than the policy does. */
 function failMessage(
-  tier: Tier,
-  plan: OriginPlan,
+  plan: OriginBoundPlan,
+  byTier: boolean,
   probe: ImageProbe,
   result: Extract<OriginOutcome, { ok: false }>,
   policyMessage: string,
 ): string {
-  const tooLargeForEdge = tier === 'auto' && plan.degradedModel === null;
-  if (tooLargeForEdge) {
+  // Tier auto fails (rather than degrades) only when the image was too large for the edge to try.
+  if (byTier && plan.tier === 'auto') {
     return `The ${probe.width}x${probe.height} image is over the edge's pixel budget, so tier auto needs ${plan.originModel} on the GPU origin, which is unavailable (${result.kind === 'not_configured' ? result.message : result.kind}).`;
   }
   if (result.kind === 'not_configured')

@@ -1,8 +1,9 @@
 // Image bytes → normalised NCHW tensor. Every limit is checked from the headers before decoding, and
 // decoding happens before any model is loaded, so a bad upload never costs a model load.
+
+import { ApiError } from '../../shared/http/errors.ts';
 import type { PreprocessSpec } from '../../shared/preprocess/index.ts';
 import { preprocess, type RgbImage } from '../../shared/preprocess/index.ts';
-import { ApiError } from '../http/api-error.ts';
 import { DecodeBusyError } from '../image/decode-memory.ts';
 import { EDGE_DECODE_MIN_SIDE, edgeImageLimits } from '../image/edge-limits.ts';
 import {

@@ -1,9 +1,11 @@
 // Turns the three accepted body forms into one (image bytes, parameters) pair.
-import type { Context } from 'hono';
+import type { Context, MiddlewareHandler } from 'hono';
+import { decodeBase64 } from '../../shared/api/base64.ts';
 import type { ClassifyParams } from '../../shared/api/classify.ts';
-import { ApiError } from '../http/api-error.ts';
+import { ApiError } from '../../shared/http/errors.ts';
+import { IMAGE_MEDIA_TYPES } from '../../shared/image/sniff.ts';
+import { edgeConfig } from '../config.ts';
 import type { AppEnv } from '../http/app-env.ts';
-import { IMAGE_MEDIA_TYPES } from './route.ts';
 
 export interface ClassifyInput {
   image: Uint8Array;
@@ -26,6 +28,14 @@ export function bodyForm(contentType: string | undefined): BodyForm {
   );
 }
 
+/** Route middleware: a 415 for an unaccepted Content-Type before the body is read. */
+export function acceptedBodyForm(): MiddlewareHandler {
+  return async (c, next) => {
+    bodyForm(c.req.header('content-type'));
+    await next();
+  };
+}
+
 interface Validated {
   query: ClassifyParams;
   json?: ClassifyParams & { image: string };
@@ -40,7 +50,7 @@ export async function classifyInput(c: Context<AppEnv>, valid: Validated): Promi
   if (form === 'json' && valid.json) {
     if (hasQueryParams) throw bothPlaces();
     const { image, ...params } = valid.json;
-    return { image: decodeBase64(image), params };
+    return { image: decodeBase64(image, edgeConfig(c.env).maxBodyBytes), params };
   }
   if (form === 'multipart' && valid.form) {
     const { image, ...formParams } = valid.form;
@@ -61,15 +71,4 @@ function bothPlaces(): ApiError {
     'invalid_request',
     'Send parameters either in the query string or in the body, not both.',
   );
-}
-
-function decodeBase64(text: string): Uint8Array {
-  const compact = text.replace(/\s+/g, '').replace(/^data:[^,]*;base64,/, '');
-  if (!/^[A-Za-z0-9+/]*={0,2}$/.test(compact) || compact.length % 4 === 1) {
-    throw new ApiError('invalid_request', 'image: not valid base64.');
-  }
-  const binary = atob(compact);
-  const bytes = new Uint8Array(binary.length);
-  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
-  return bytes;
 }

@@ -1,10 +1,8 @@
 // One call to the GPU origin for this request, and what to answer when it fails.
-import type { Context } from 'hono';
 import type { ErrorCode } from '../../shared/api/errors.ts';
 import type { ModelId } from '../../shared/catalog/models.ts';
+import { ApiError } from '../../shared/http/errors.ts';
 import type { OriginFailure, OriginFailureKind } from '../../shared/policy/escalation.ts';
-import { ApiError } from '../http/api-error.ts';
-import type { AppEnv } from '../http/app-env.ts';
 import { originFor } from '../origin/from-env.ts';
 import type { OriginError, OriginSuccess } from '../origin/interpret.ts';
 
@@ -38,7 +36,18 @@ export async function callOrigin(env: Env, call: OriginCall): Promise<OriginOutc
     requestId: call.requestId,
     deadlineMs: call.deadlineMs,
   });
-  return { ...result, elapsedMs: performance.now() - started };
+  const elapsedMs = performance.now() - started;
+  // The origin logs the same request_id (the client forwards it), so the two logs join on it.
+  console.log(
+    JSON.stringify({
+      msg: 'origin call',
+      request_id: call.requestId,
+      model: call.model,
+      outcome: result.ok ? 'ok' : result.kind,
+      ms: Math.round(elapsedMs),
+    }),
+  );
+  return { ...result, elapsedMs };
 }
 
 export function failureOf(outcome: {
@@ -48,18 +57,13 @@ export function failureOf(outcome: {
   return { kind: outcome.kind, retryAfterS: outcome.retryAfterS };
 }
 
-/**
- * 503/504 with our envelope, thrown so the app's error handler answers; the Retry-After header set on
- * the context (when waiting can help) goes out with that answer.
- */
+/** 503/504 with our envelope and, when waiting can help, a Retry-After header. */
 export function failWith(
-  c: Context<AppEnv>,
   code: 'origin_unavailable' | 'deadline_exceeded',
   message: string,
   retryAfterS: number | null,
 ): never {
-  if (retryAfterS !== null) c.header('Retry-After', String(retryAfterS));
-  throw new ApiError(code, message);
+  throw new ApiError(code, message, retryAfterS !== null ? { 'retry-after': String(retryAfterS) } : {});
 }
 
 /** The origin judged the image itself: pass its verdict on (under this request's id). */

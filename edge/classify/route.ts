@@ -5,8 +5,9 @@ import {
   ClassifyResponseSchema,
 } from '../../shared/api/classify.ts';
 import { ErrorEnvelopeSchema } from '../../shared/api/errors.ts';
-
-export const IMAGE_MEDIA_TYPES = ['image/jpeg', 'image/png', 'image/webp'] as const;
+import { edgeConfig } from '../config.ts';
+import { bodyLimit } from '../http/body-limit.ts';
+import { acceptedBodyForm } from './input.ts';
 
 /** multipart/form-data: the file in field `image`, parameters as further fields (or in the query). */
 export const ClassifyFormSchema = ClassifyParamsSchema.extend({
@@ -26,6 +27,8 @@ export const classifyRoute = createRoute({
   description:
     'Send the image as the raw body (parameters in the query), as multipart/form-data field `image`, or as JSON with the image in base64. Parameters go in the query or in the body, not both.',
   security: [{ bearer: [] }],
+  // The Content-Type is checked and the body size capped before anything parses the body.
+  middleware: [acceptedBodyForm(), bodyLimit({ maxBytes: (c) => edgeConfig(c.env).maxBodyBytes })] as const,
   request: {
     query: ClassifyParamsSchema,
     body: {

@@ -1,8 +1,8 @@
 // Internal numbers for benchmarks and tests. Mounted only when DEBUG_ROUTES=1 and kept out of the
 // OpenAPI document; production deployments never set it.
 import { Hono } from 'hono';
-import { debugRoutesEnabled } from '../config.ts';
-import { ApiError } from '../http/api-error.ts';
+import { ApiError } from '../../shared/http/errors.ts';
+import { edgeConfig } from '../config.ts';
 import type { AppEnv } from '../http/app-env.ts';
 import {
   EXPECTED_ORT_VERSION,
@@ -18,7 +18,7 @@ export const DEBUG_PREFIX = '/_debug';
 export function debugRoutes(): Hono<AppEnv> {
   const routes = new Hono<AppEnv>();
   routes.use('*', async (c, next) => {
-    if (!debugRoutesEnabled(c.env)) return c.notFound();
+    if (!edgeConfig(c.env).debugRoutes) return c.notFound();
     await next();
   });
   routes.get('/inference', (c) =>

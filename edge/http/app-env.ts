@@ -1,4 +1,4 @@
-import type { RequestIdVariables } from './request-id.ts';
+import type { RequestIdVariables } from '../../shared/http/request-id.ts';
 
 /** Hono's type parameters for every route of this Worker. */
 export type AppEnv = { Bindings: Env; Variables: RequestIdVariables & { body?: Uint8Array } };

@@ -1,5 +1,5 @@
 import type { Context, MiddlewareHandler } from 'hono';
-import { ApiError } from './api-error.ts';
+import { ApiError } from '../../shared/http/errors.ts';
 
 export interface BodyLimitOptions {
   /** Largest accepted body in bytes, looked up per request (settings live in c.env). */
@@ -9,6 +9,9 @@ export interface BodyLimitOptions {
 export type BodyVariables = { body: Uint8Array };
 
 /**
+ * Not hono's bodyLimit: the limit is a setting, so it is read from c.env per request, and the bytes are
+ * kept for the handler (which needs them whole anyway) instead of being streamed past.
+ *
  * Reads the request body into memory, refusing it with 413 before reading when Content-Length is too big
  * and while reading when a streamed body grows past the limit. The bytes are stored in `c.var.body` and
  * the request is rebuilt around them, so later validators can parse it again.

@@ -1,7 +1,7 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
 import { describeIssues, type ErrorCode } from '../../shared/api/errors.ts';
+import { errorHandler, notFound, sendError } from '../../shared/http/errors.ts';
 import type { AppEnv } from './app-env.ts';
-import { errorToResponse, sendError } from './envelope.ts';
 
 /** An OpenAPIHono whose validation failures, thrown errors and unknown paths all answer with our envelope. */
 export function createApp(): OpenAPIHono<AppEnv> {
@@ -14,9 +14,7 @@ export function createApp(): OpenAPIHono<AppEnv> {
       return sendError(c, code, describeIssues(result.error.issues));
     },
   });
-  app.onError(errorToResponse);
-  app.notFound((c) =>
-    sendError(c, 'not_found', `No route for ${c.req.method} ${new URL(c.req.url).pathname}.`),
-  );
+  app.onError(errorHandler({ log: (line) => console.error(line) }));
+  app.notFound(notFound());
   return app;
 }

@@ -1,8 +1,8 @@
+import { type ImageType, sniffImageType } from '../../shared/image/sniff.ts';
 import { ImageError } from './errors.ts';
 import { type JpegHeader, probeJpeg } from './probe-jpeg.ts';
 import { probePng } from './probe-png.ts';
 import { probeWebp } from './probe-webp.ts';
-import { type ImageType, sniffImageType } from './sniff.ts';
 
 export interface ImageProbe {
   type: ImageType;

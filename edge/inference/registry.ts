@@ -1,8 +1,9 @@
 // The isolate's loaded models: one classifier per model id, created on first use and kept for the
 // isolate's lifetime (a Worker isolate serves many requests; loading B0 costs ~0.5 s).
+
+import type { ModelManifest } from '../../shared/catalog/manifest.ts';
 import type { ModelId } from '../../shared/catalog/models.ts';
 import { graphOptimization } from '../config.ts';
-import type { ModelManifest } from '../models/manifest.ts';
 import { readManifest, readModel } from '../models/store.ts';
 import { type Classifier, OrtWebClassifier } from './classifier.ts';
 import { wasmInstantiateMs } from './ort-wasm-shim.ts';

@@ -1,10 +1,15 @@
 // Model files in R2, laid out by the model factory: <id>/model.json, <id>/model.onnx, <id>/model.onnx.data.
+import {
+  DATA_FILE,
+  MANIFEST_FILE,
+  MODEL_FILE,
+  type ModelManifest,
+  ModelManifestSchema,
+} from '../../shared/catalog/manifest.ts';
 import type { ModelId } from '../../shared/catalog/models.ts';
 import type { OrtWebModel } from '../inference/classifier.ts';
-import { type ModelManifest, ModelManifestSchema } from './manifest.ts';
 
-export const GRAPH_FILE = 'model.onnx';
-export const EXTERNAL_DATA_FILE = 'model.onnx.data';
+export type { ModelManifest };
 
 export class ModelStoreError extends Error {
   override name = 'ModelStoreError';
@@ -12,11 +17,11 @@ export class ModelStoreError extends Error {
 
 /** model.json for `id`, or null when the model has not been uploaded. */
 export async function readManifest(bucket: R2Bucket, id: ModelId): Promise<ModelManifest | null> {
-  const object = await bucket.get(`${id}/model.json`);
+  const object = await bucket.get(`${id}/${MANIFEST_FILE}`);
   if (!object) return null;
   const parsed = ModelManifestSchema.safeParse(await object.json().catch(() => undefined));
-  if (!parsed.success) throw new ModelStoreError(`${id}/model.json is not a valid model manifest`);
-  if (parsed.data.id !== id) throw new ModelStoreError(`${id}/model.json describes ${parsed.data.id}`);
+  if (!parsed.success) throw new ModelStoreError(`${id}/${MANIFEST_FILE} is not a valid model manifest`);
+  if (parsed.data.id !== id) throw new ModelStoreError(`${id}/${MANIFEST_FILE} describes ${parsed.data.id}`);
   return parsed.data;
 }
 
@@ -26,9 +31,9 @@ export async function readModel(
   id: ModelId,
   manifest: ModelManifest,
 ): Promise<OrtWebModel> {
-  const graph = await readBytes(bucket, `${id}/${GRAPH_FILE}`);
+  const graph = await readBytes(bucket, `${id}/${MODEL_FILE}`);
   const externalData = manifest.split
-    ? [{ path: EXTERNAL_DATA_FILE, data: await readBytes(bucket, `${id}/${EXTERNAL_DATA_FILE}`) }]
+    ? [{ path: DATA_FILE, data: await readBytes(bucket, `${id}/${DATA_FILE}`) }]
     : undefined;
   return { graph, externalData, inputName: manifest.input.name, outputName: manifest.output.name };
 }

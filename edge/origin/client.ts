@@ -1,4 +1,6 @@
 import type { ModelId } from '../../shared/catalog/models.ts';
+import { DEADLINE_HEADER, MAX_DEADLINE_MS } from '../../shared/http/deadline.ts';
+import { REQUEST_ID_HEADER } from '../../shared/http/request-id.ts';
 import { signRequest } from '../../shared/signing/index.ts';
 import { type BreakerOptions, CircuitBreaker, type Permit } from './breaker.ts';
 import { type AttemptResult, interpretResponse, type OriginError, type OriginResult } from './interpret.ts';
@@ -10,11 +12,6 @@ import { type AttemptResult, interpretResponse, type OriginError, type OriginRes
 // state, and a client built per request would start every request with a fresh, closed breaker.
 
 export const ORIGIN_CLASSIFY_PATH = '/v1/classify';
-/** The caller's remaining budget in ms, relative so the two clocks need not agree (gpu-origin reads it). */
-export const DEADLINE_HEADER = 'x-deadline-ms';
-export const REQUEST_ID_HEADER = 'x-request-id';
-/** The origin refuses larger deadline values. */
-const MAX_DEADLINE_HEADER_MS = 600_000;
 
 export interface OriginClientOptions {
   /** e.g. "https://gpu.example.com" or with a path prefix "https://gw.example.com/origin". */
@@ -94,7 +91,7 @@ export function createOriginClient(options: OriginClientOptions): OriginClient {
             ...signature,
             'content-type': contentType,
             [REQUEST_ID_HEADER]: call.requestId,
-            [DEADLINE_HEADER]: String(Math.min(remaining, MAX_DEADLINE_HEADER_MS)),
+            [DEADLINE_HEADER]: String(Math.min(remaining, MAX_DEADLINE_MS)),
           },
           signal: controller.signal,
         });

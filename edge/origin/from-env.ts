@@ -1,5 +1,6 @@
 // The origin client for this isolate, built from the Worker's env on first use. One client per
 // (ORIGIN_URL, ORIGIN_KEY_ID): its circuit breaker must outlive a request to be of any use.
+import { edgeConfig } from '../config.ts';
 import { createOriginClient, type OriginClient, OriginConfigError } from './client.ts';
 
 export type OriginAccess = { client: OriginClient } | { client: null; reason: string };
@@ -9,14 +10,13 @@ const reportedConfigErrors = new Set<string>();
 
 /** The memoised client, or why there is none (no ORIGIN_URL, or an unusable origin setting). */
 export function originFor(env: Env): OriginAccess {
-  const baseUrl = env.ORIGIN_URL?.trim();
+  const { url: baseUrl, keyId = '', secret = '' } = edgeConfig(env).origin;
   if (!baseUrl) return { client: null, reason: 'ORIGIN_URL is not set in this deployment' };
-  const keyId = env.ORIGIN_KEY_ID?.trim() ?? '';
   const cacheKey = `${baseUrl}\n${keyId}`;
   const cached = clients.get(cacheKey);
   if (cached) return { client: cached };
   try {
-    const client = createOriginClient({ baseUrl, keyId, secret: env.ORIGIN_SECRET ?? '' });
+    const client = createOriginClient({ baseUrl, keyId, secret });
     clients.set(cacheKey, client);
     return { client };
   } catch (error) {
@@ -26,6 +26,7 @@ export function originFor(env: Env): OriginAccess {
       reportedConfigErrors.add(error.message);
       console.error(JSON.stringify({ msg: 'origin misconfigured', error: error.message }));
     }
-    return { client: null, reason: `the origin setting is unusable (${error.message})` };
+    // The details (which may quote the setting) stay in the log.
+    return { client: null, reason: 'the origin settings are unusable; the Worker log says why' };
   }
 }

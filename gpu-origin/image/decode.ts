@@ -1,7 +1,7 @@
 import sharp from 'sharp';
+import { ApiError } from '../../shared/http/errors.ts';
+import { formatName, type ImageType, sniffImageType } from '../../shared/image/sniff.ts';
 import type { RgbImage } from '../../shared/preprocess/spec.ts';
-import { ApiError } from '../http/api-error.ts';
-import { type ImageFormat, sniffImageFormat } from './sniff.ts';
 
 export interface DecodeLimits {
   maxBytes: number;
@@ -9,34 +9,34 @@ export interface DecodeLimits {
 }
 
 export interface DecodedImage extends RgbImage {
-  format: ImageFormat;
+  format: 'jpeg' | 'png' | 'webp';
 }
 
 /** The checks that need no decoder: size and magic bytes. Cheap enough for the main thread. */
-export function checkEncoded(bytes: Uint8Array, limits: DecodeLimits): ImageFormat {
+export function checkEncoded(bytes: Uint8Array, limits: DecodeLimits): ImageType {
   if (bytes.length > limits.maxBytes) {
     throw new ApiError(
       'image_too_large',
       `the image is ${bytes.length} bytes; the limit is ${limits.maxBytes}`,
     );
   }
-  const format = sniffImageFormat(bytes);
+  const type = sniffImageType(bytes);
   // An empty body lands here too, as on the edge.
-  if (!format) throw new ApiError('unsupported_media_type', 'the body is not a JPEG, PNG or WebP image');
-  return format;
+  if (!type) throw new ApiError('unsupported_media_type', 'the body is not a JPEG, PNG or WebP image');
+  return type;
 }
 
 // Cheap checks first: size, magic bytes, then the header (sharp reads only the header for metadata), and
 // only then the full decode, which sharp also caps with limitInputPixels.
 export async function decodeImage(bytes: Uint8Array, limits: DecodeLimits): Promise<DecodedImage> {
-  const format = checkEncoded(bytes, limits);
+  const type = checkEncoded(bytes, limits);
 
   let width: number | undefined;
   let height: number | undefined;
   try {
     ({ width, height } = await sharp(bytes, { limitInputPixels: false }).metadata());
   } catch {
-    throw new ApiError('invalid_image', `the ${format.toUpperCase()} image header cannot be read`);
+    throw new ApiError('invalid_image', `the ${formatName(type)} image header cannot be read`);
   }
   if (!width || !height) throw new ApiError('invalid_image', 'the image has no dimensions');
   if (width * height > limits.maxPixels) {
@@ -55,13 +55,13 @@ export async function decodeImage(bytes: Uint8Array, limits: DecodeLimits): Prom
       .toBuffer({ resolveWithObject: true });
     if (info.channels !== 3) throw new Error(`decoded to ${info.channels} channels`);
     return {
-      format,
+      format: formatName(type).toLowerCase() as DecodedImage['format'],
       width: info.width,
       height: info.height,
       channels: 3,
       data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
     };
   } catch {
-    throw new ApiError('invalid_image', `the ${format.toUpperCase()} image is corrupt or truncated`);
+    throw new ApiError('invalid_image', `the ${formatName(type)} image is corrupt or truncated`);
   }
 }

@@ -1,6 +1,6 @@
 import { Worker } from 'node:worker_threads';
+import { ApiError } from '../../shared/http/errors.ts';
 import type { PreprocessSpec } from '../../shared/preprocess/spec.ts';
-import { ApiError } from '../http/api-error.ts';
 import { checkEncoded, type DecodeLimits } from './decode.ts';
 import { decodeAndPreprocess, type Prepared } from './prepare.ts';
 import type { PrepareReply, PrepareRequest } from './preprocess-task.ts';

@@ -1,6 +1,6 @@
 import { parentPort } from 'node:worker_threads';
+import { ApiError } from '../../shared/http/errors.ts';
 import type { PreprocessSpec } from '../../shared/preprocess/spec.ts';
-import { ApiError } from '../http/api-error.ts';
 import type { DecodeLimits } from './decode.ts';
 import { decodeAndPreprocess } from './prepare.ts';
 

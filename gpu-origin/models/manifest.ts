@@ -1,22 +1,12 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { z } from 'zod';
 import { describeIssues } from '../../shared/api/errors.ts';
-import { preprocessFor, WEIGHT_SOURCES, type WeightSource } from '../../shared/catalog/models.ts';
+import { MANIFEST_FILE, MODEL_FILE, ModelManifestSchema } from '../../shared/catalog/manifest.ts';
+import { preprocessFor, type WeightSource } from '../../shared/catalog/models.ts';
 import { isVariant, type Variant } from '../../shared/efficientnet/variants.ts';
 import type { PreprocessSpec } from '../../shared/preprocess/index.ts';
 
-// model.json as written by the model factory (infra/models): only the fields the origin needs.
-const ManifestSchema = z.object({
-  id: z.string().min(1),
-  /** Absent or not b0-b7 for custom configurations. */
-  variant: z.string().optional(),
-  resolution: z.number().int().positive(),
-  weights: z.enum(['untrained', 'pretrained']),
-  source: z.enum(WEIGHT_SOURCES).default('random'),
-  input: z.object({ name: z.string().min(1) }),
-  output: z.object({ name: z.string().min(1), classes: z.number().int().positive() }),
-});
+// model.json as written by the model factory (infra/models), read through the shared schema.
 
 export interface ModelManifest {
   id: string;
@@ -33,14 +23,14 @@ export interface ModelManifest {
 export class ManifestError extends Error {}
 
 export async function readManifest(dir: string): Promise<ModelManifest> {
-  const path = join(dir, 'model.json');
+  const path = join(dir, MANIFEST_FILE);
   let json: unknown;
   try {
     json = JSON.parse(await readFile(path, 'utf8'));
   } catch (error) {
     throw new ManifestError(`cannot read ${path}: ${(error as Error).message}`);
   }
-  const parsed = ManifestSchema.safeParse(json);
+  const parsed = ModelManifestSchema.safeParse(json);
   if (!parsed.success) throw new ManifestError(`${path}: ${describeIssues(parsed.error.issues)}`);
   const m = parsed.data;
   return {
@@ -52,7 +42,7 @@ export async function readManifest(dir: string): Promise<ModelManifest> {
     inputName: m.input.name,
     outputName: m.output.name,
     classes: m.output.classes,
-    modelPath: join(dir, 'model.onnx'),
+    modelPath: join(dir, MODEL_FILE),
   };
 }
 

@@ -1,6 +1,6 @@
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { imagenetLabel } from '../../shared/catalog/labels.ts';
+import { imagenetLabel, labelOffsetFor } from '../../shared/catalog/labels.ts';
 import type { PreprocessSpec } from '../../shared/preprocess/spec.ts';
 import { Batcher } from '../batching/batcher.ts';
 import { ConfigError } from '../config/config.ts';
@@ -131,8 +131,7 @@ export class ModelRegistry {
     metrics.provider.set({ ...labels, provider: classifier.provider }, 1);
     metrics.queueDepth.set(labels, 0);
     this.options.log(`${manifest.id}: loaded and warmed in ${Math.round(performance.now() - started)} ms`);
-    // 1001-class graphs put "background" at index 0.
-    const offset = manifest.classes === 1001 ? 1 : 0;
+    const offset = labelOffsetFor(manifest.classes);
     const imagenet = manifest.classes - offset === 1000;
     return {
       manifest,

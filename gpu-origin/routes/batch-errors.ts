@@ -1,5 +1,5 @@
+import { ApiError } from '../../shared/http/errors.ts';
 import { DeadlineExceededError, QueueFullError, ShuttingDownError } from '../batching/errors.ts';
-import { ApiError } from '../http/api-error.ts';
 
 /** Maps the batcher's refusals to envelope errors; anything else passes through unchanged. */
 export function asApiError(error: unknown): unknown {

@@ -6,16 +6,12 @@ import {
   type ClassifyResponse,
 } from '../../shared/api/classify.ts';
 import { describeIssues } from '../../shared/api/errors.ts';
-import {
-  EDGE_BALANCED_MODEL,
-  EDGE_FAST_MODEL,
-  ORIGIN_ACCURATE_MODEL,
-  ORIGIN_MAX_MODEL,
-} from '../../shared/policy/escalation.ts';
+import { labelOffsetFor } from '../../shared/catalog/labels.ts';
+import { ApiError } from '../../shared/http/errors.ts';
+import { TIER_MODEL } from '../../shared/policy/escalation.ts';
 import type { Tier } from '../../shared/policy/tiers.ts';
 import { softmax, topK } from '../../shared/scores/ranking.ts';
 import type { Reservation } from '../batching/batcher.ts';
-import { ApiError } from '../http/api-error.ts';
 import type { AppEnv } from '../http/env.ts';
 import { decodeBase64Image } from '../image/base64.ts';
 import type { DecodeLimits } from '../image/decode.ts';
@@ -32,15 +28,8 @@ export interface ClassifyRouteOptions {
   defaultDeadlineMs: number;
 }
 
-// The origin is where auto escalates to, so auto (and no tier) means the accurate model here.
-const TIER_MODEL: Record<Tier, string> = {
-  fast: EDGE_FAST_MODEL,
-  balanced: EDGE_BALANCED_MODEL,
-  auto: ORIGIN_ACCURATE_MODEL,
-  accurate: ORIGIN_ACCURATE_MODEL,
-  max: ORIGIN_MAX_MODEL,
-};
-
+// The origin is where auto escalates to, so auto (and no tier) means the accurate model here
+// (shared/policy's TIER_MODEL).
 function tierOfModel(id: string): Tier {
   const entry = Object.entries(TIER_MODEL).find(([tier, model]) => model === id && tier !== 'auto');
   return entry ? (entry[0] as Tier) : 'accurate';
@@ -117,7 +106,7 @@ export function classifyRoutes(options: ClassifyRouteOptions) {
     }
     const done = performance.now();
 
-    const offset = model.manifest.classes === 1001 ? 1 : 0;
+    const offset = labelOffsetFor(model.manifest.classes);
     const predictions = topK(softmax(logits), params.top_k, offset).map(({ index, score }) => ({
       ...model.label(index),
       score,

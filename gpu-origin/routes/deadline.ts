@@ -1,11 +1,7 @@
-import { ApiError } from '../http/api-error.ts';
+import { DEADLINE_HEADER, MAX_DEADLINE_MS } from '../../shared/http/deadline.ts';
+import { ApiError } from '../../shared/http/errors.ts';
 
-/**
- * Header carrying the caller's remaining time budget in milliseconds (a relative duration, so the caller's
- * and the origin's clocks need not agree). The budget starts when the request arrives here.
- */
-export const DEADLINE_HEADER = 'x-deadline-ms';
-const MAX_DEADLINE_MS = 600_000;
+export { DEADLINE_HEADER };
 
 /** Absolute deadline on performance.now()'s clock. */
 export function deadlineFrom(header: string | undefined, arrivedAt: number, defaultMs: number): number {

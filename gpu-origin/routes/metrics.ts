@@ -1,12 +1,11 @@
 import { Hono } from 'hono';
 import type { AppEnv } from '../http/env.ts';
 import type { OriginMetrics } from '../metrics/origin-metrics.ts';
-import { PROMETHEUS_CONTENT_TYPE } from '../metrics/registry.ts';
 
 export function metricsRoutes(metrics: OriginMetrics) {
   const app = new Hono<AppEnv>();
-  app.get('/metrics', (c) =>
-    c.body(metrics.registry.render(), 200, { 'content-type': PROMETHEUS_CONTENT_TYPE }),
+  app.get('/metrics', async (c) =>
+    c.body(await metrics.registry.metrics(), 200, { 'content-type': metrics.registry.contentType }),
   );
   return app;
 }

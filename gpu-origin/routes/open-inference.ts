@@ -1,8 +1,8 @@
 import { Hono } from 'hono';
 import { z } from 'zod';
 import { describeIssues } from '../../shared/api/errors.ts';
+import { ApiError } from '../../shared/http/errors.ts';
 import type { Reservation } from '../batching/batcher.ts';
-import { ApiError } from '../http/api-error.ts';
 import type { AppEnv } from '../http/env.ts';
 import type { ModelRegistry, ServedModel } from '../models/registry.ts';
 import { asApiError } from './batch-errors.ts';

@@ -1,4 +1,4 @@
-import { ApiError } from '../http/api-error.ts';
+import { ApiError } from '../../shared/http/errors.ts';
 
 // The `data` of an Open Inference Protocol tensor: row-major values, flat or nested. Read without recursion
 // deeper than the shape's rank and straight into the Float32Array the model needs, stopping at the first

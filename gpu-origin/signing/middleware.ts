@@ -1,6 +1,6 @@
 import type { Context, MiddlewareHandler } from 'hono';
+import { ApiError } from '../../shared/http/errors.ts';
 import type { Verifier, VerifyResult } from '../../shared/signing/verify.ts';
-import { ApiError } from '../http/api-error.ts';
 import type { AppEnv } from '../http/env.ts';
 
 export interface RequireSignatureOptions {

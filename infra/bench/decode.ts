@@ -12,14 +12,16 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
 import sharp from 'sharp';
 import { unstable_startWorker } from 'wrangler';
 
 process.env.CLOUDFLARE_CF_FETCH_ENABLED ??= 'false';
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const PHOTOS = join(ROOT, '../shared/data/imagenet-val-100/images');
-const repsArg = process.argv.indexOf('--reps');
-const REPS = repsArg > 0 ? Number(process.argv[repsArg + 1]) : 7;
+const { values: flags } = parseArgs({ options: { reps: { type: 'string', default: '7' } }, strict: true });
+const REPS = Number(flags.reps);
+if (!Number.isInteger(REPS) || REPS < 1) throw new Error('--reps must be a positive whole number');
 const PER_REQUEST = 3;
 
 /** A grid of real photos when ../shared has them (realistic entropy), else gradients plus noise. */

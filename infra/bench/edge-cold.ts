@@ -11,7 +11,7 @@ import path from 'node:path';
 import * as ortNode from 'onnxruntime-node';
 import * as ortWeb from 'onnxruntime-web/wasm';
 import type { ModelId } from '../../shared/catalog/models.ts';
-import type { ModelFiles } from '../../test/workerd/harness.ts';
+import type { ModelFiles } from '../dev/workerd.ts';
 import { coldParts, inputTensor, median, round, type Scenario, startEdge } from './edge-measure.ts';
 
 interface ColdContext {

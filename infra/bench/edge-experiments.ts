@@ -4,7 +4,7 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { ModelId } from '../../shared/catalog/models.ts';
-import type { ModelFiles } from '../../test/workerd/harness.ts';
+import type { ModelFiles } from '../dev/workerd.ts';
 import { buildModelFiles } from '../models/build.ts';
 import {
   inputTensor,

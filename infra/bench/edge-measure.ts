@@ -5,7 +5,7 @@ import * as ortNode from 'onnxruntime-node';
 import sharp from 'sharp';
 import { type ModelId, preprocessFor } from '../../shared/catalog/models.ts';
 import { preprocess } from '../../shared/preprocess/index.ts';
-import { bootWorker, type ModelFiles } from '../../test/workerd/harness.ts';
+import { bootWorker, type ModelFiles } from '../dev/workerd.ts';
 
 export const MIB = 2 ** 20;
 
@@ -57,7 +57,7 @@ export async function startEdge(
 ): Promise<EdgeUnderTest> {
   const worker = await bootWorker({
     models: scenario.files,
-    vars: { DEBUG_ROUTES: '1', ...scenario.vars },
+    vars: { DEBUG_ROUTES: '1', ALLOW_OPEN_API: '1', ...scenario.vars },
     prebuilt,
     logLevel: 'none',
   });

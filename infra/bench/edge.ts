@@ -14,11 +14,11 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import os, { tmpdir } from 'node:os';
 import path from 'node:path';
+import { parseArgs } from 'node:util';
 import sharp from 'sharp';
 import type { ModelId } from '../../shared/catalog/models.ts';
-import { bundleWorker, type ModelFiles } from '../../test/workerd/harness.ts';
-import { testPhoto } from '../../test/workerd/images.ts';
-import { testModels } from '../../test/workerd/test-models.ts';
+import { bundleWorker, type ModelFiles } from '../dev/workerd.ts';
+import { testModels } from '../models/cache.ts';
 import { runColdExperiments } from './edge-cold.ts';
 import { runExperiments } from './edge-experiments.ts';
 import {
@@ -32,11 +32,21 @@ import {
   spread,
   startEdge,
 } from './edge-measure.ts';
+import { testPhoto } from './images.ts';
 
-const args = process.argv.slice(2);
-const JSON_ONLY = args.includes('--json');
-const runsAt = args.indexOf('--runs');
-const RUNS = runsAt >= 0 ? Number(args[runsAt + 1]) : 10;
+const { values: flags } = parseArgs({
+  options: {
+    json: { type: 'boolean', default: false },
+    runs: { type: 'string', default: '10' },
+    experiments: { type: 'boolean', default: false },
+    cold: { type: 'boolean', default: false },
+    'cold-only': { type: 'boolean', default: false },
+  },
+  strict: true,
+});
+const JSON_ONLY = flags.json;
+const RUNS = Number(flags.runs);
+if (!Number.isInteger(RUNS) || RUNS < 1) throw new Error('--runs must be a positive whole number');
 const WARMUP = 2;
 
 const log = (message: string) => {
@@ -106,11 +116,11 @@ async function main(): Promise<void> {
     const prebuilt = await bundleWorker(path.join(scratch, 'bundle'));
     const loadBefore = os.loadavg()[0] ?? 0;
     const result: Record<string, unknown> = {};
-    if (!args.includes('--cold-only')) {
+    if (!flags['cold-only']) {
       result.b0 = await measureModel('efficientnet-b0', models.b0, 224, jpeg.bytes, prebuilt);
       result.b1 = await measureModel('efficientnet-b1', models.b1Split, 240, jpeg.bytes, prebuilt);
     }
-    if (args.includes('--cold') || args.includes('--cold-only')) {
+    if (flags.cold || flags['cold-only']) {
       result.cold = await runColdExperiments({
         base: models.b0,
         model: 'efficientnet-b0',
@@ -122,7 +132,7 @@ async function main(): Promise<void> {
         log,
       });
     }
-    if (args.includes('--experiments')) {
+    if (flags.experiments) {
       result.experiments = await runExperiments({
         base: models.b0,
         b1Split: models.b1Split,

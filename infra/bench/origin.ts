@@ -16,6 +16,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
 import * as ort from 'onnxruntime-node';
 import sharp from 'sharp';
 import { parseConfig } from '../../gpu-origin/config/config.ts';
@@ -26,27 +27,38 @@ import { isVariant } from '../../shared/efficientnet/variants.ts';
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const PHOTOS = join(ROOT, '../shared/data/imagenet-val-100/images');
 
-function arg(name: string, fallback: string): string {
-  const at = process.argv.indexOf(`--${name}`);
-  return at > 0 ? (process.argv[at + 1] ?? fallback) : fallback;
-}
-const positive = (name: string, fallback: number) => {
-  const value = Number(arg(name, String(fallback)));
+const { values: flags } = parseArgs({
+  options: {
+    json: { type: 'boolean', default: false },
+    model: { type: 'string', default: 'efficientnet-b0' },
+    'models-dir': { type: 'string', default: join(ROOT, 'models') },
+    requests: { type: 'string', default: '64' },
+    concurrency: { type: 'string', default: '8' },
+    'max-batch': { type: 'string', default: '8' },
+    'window-ms': { type: 'string', default: '5' },
+    threads: { type: 'string', default: '0' },
+    providers: { type: 'string', default: 'cuda,cpu' },
+    rounds: { type: 'string', default: '3' },
+  },
+  strict: true,
+});
+const positive = (name: keyof typeof flags) => {
+  const value = Number(flags[name]);
   if (!Number.isFinite(value) || value < 0) throw new Error(`--${name} must be a non-negative number`);
   return value;
 };
 
 const opts = {
-  json: process.argv.includes('--json'),
-  model: arg('model', 'efficientnet-b0'),
-  modelsDir: arg('models-dir', join(ROOT, 'models')),
-  requests: positive('requests', 64),
-  concurrency: positive('concurrency', 8),
-  maxBatch: positive('max-batch', 8),
-  windowMs: positive('window-ms', 5),
-  threads: positive('threads', 0),
-  providers: arg('providers', 'cuda,cpu'),
-  rounds: Math.max(1, positive('rounds', 3)),
+  json: flags.json,
+  model: flags.model,
+  modelsDir: flags['models-dir'],
+  requests: positive('requests'),
+  concurrency: positive('concurrency'),
+  maxBatch: positive('max-batch'),
+  windowMs: positive('window-ms'),
+  threads: positive('threads'),
+  providers: flags.providers,
+  rounds: Math.max(1, positive('rounds')),
 };
 const log = (line: string) => {
   if (!opts.json) console.log(line);

@@ -14,7 +14,7 @@ import sharp from 'sharp';
 import { unstable_startWorker } from 'wrangler';
 import { EDGE_DECODE_MIN_SIDE } from '../../edge/image/edge-limits.ts';
 import type { RgbImage } from '../../shared/preprocess/index.ts';
-import { REPO_ROOT } from '../../test/workerd/harness.ts';
+import { REPO_ROOT } from '../dev/workerd.ts';
 import { loadCatalog, pickModel } from '../eval/catalog.ts';
 import { openClassifier } from '../eval/classifier.ts';
 import { decodeImage as decodeLikeEval, readLabels } from '../eval/dataset.ts';
@@ -62,7 +62,7 @@ async function main(): Promise<void> {
   const classifier = await openClassifier(model, 1);
   const photos = readLabels(DATA, LIMIT);
   const worker = await unstable_startWorker({
-    config: path.join(REPO_ROOT, 'test/workerd/decode-worker.wrangler.toml'),
+    config: path.join(REPO_ROOT, 'infra/dev/edge-decode-worker.wrangler.toml'),
     dev: { server: { port: 0 }, inspector: false, watch: false, logLevel: 'warn' },
   });
   const edgeDecode = async (jpeg: Buffer): Promise<RgbImage> => {

@@ -4,6 +4,7 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { MANIFEST_FILE } from '../../shared/catalog/manifest.ts';
 import { CATALOG, type ModelId } from '../../shared/catalog/models.ts';
 import { REPO_ROOT } from '../models/build.ts';
 
@@ -63,7 +64,7 @@ export async function ensureModels(
   return Promise.all(
     wanted.map(async (m) => {
       const dir = path.join(modelsDir, m.id);
-      const meta = JSON.parse(await readFile(path.join(dir, 'model.json'), 'utf8')) as {
+      const meta = JSON.parse(await readFile(path.join(dir, MANIFEST_FILE), 'utf8')) as {
         weights: ModelStatus['weights'];
       };
       return { id: m.id, dir, weights: meta.weights };

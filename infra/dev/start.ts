@@ -1,12 +1,13 @@
 // `npm start`: the whole product on one machine. Builds missing models, starts the GPU origin (on CPU when
 // there is no GPU) and the edge Worker in local workerd with R2 filled, waits for both, prints the URLs.
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { unstable_startWorker } from 'wrangler';
 import { REPO_ROOT } from '../models/build.ts';
 import { ensureModels, type WantedModel, type WeightsPreference } from './ensure-models.ts';
 import { fillLocalStorage } from './local-r2.ts';
+import { spawnOrigin, waitForOrigin } from './origin-process.ts';
 
 const log = (line: string) => console.log(`[start] ${line}`);
 
@@ -40,21 +41,6 @@ function weightsPreference(): WeightsPreference {
   process.exit(2);
 }
 
-async function waitForReady(url: string, child: ChildProcess, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null)
-      throw new Error(`the origin exited (code ${child.exitCode}) before it was ready`);
-    const ok = await fetch(url).then(
-      (r) => r.status === 200,
-      () => false,
-    );
-    if (ok) return;
-    await new Promise((resolve) => setTimeout(resolve, 500));
-  }
-  throw new Error(`the origin was not ready after ${timeoutMs / 1000} s (${url})`);
-}
-
 async function main(): Promise<void> {
   const edgePort = port('EDGE_PORT', 8787);
   const originPort = port('ORIGIN_PORT', 8788);
@@ -67,18 +53,13 @@ async function main(): Promise<void> {
   const keyId = 'local';
   const secret = randomBytes(32).toString('hex');
 
-  // Node itself (not the tsx wrapper) so that our signals reach the process holding the port.
-  const origin = spawn(process.execPath, ['--import', 'tsx', 'gpu-origin/main.ts'], {
-    cwd: REPO_ROOT,
-    stdio: ['ignore', 'inherit', 'inherit'],
-    env: {
-      ...process.env,
-      ORIGIN_HOST: '127.0.0.1',
-      ORIGIN_PORT: String(originPort),
-      ORIGIN_MODELS_DIR: modelsDir,
-      ORIGIN_MODELS: ORIGIN_MODELS.map((m) => m.id).join(','),
-      ORIGIN_HMAC_KEYS: `${keyId}:${secret}`,
-    },
+  const origin = spawnOrigin({
+    port: originPort,
+    modelsDir,
+    models: ORIGIN_MODELS.map((m) => m.id),
+    // Signed even locally (never ORIGIN_ALLOW_UNSIGNED): the edge gets the secret as a hidden binding.
+    hmacKeys: `${keyId}:${secret}`,
+    output: 'inherit',
   });
   originProcess = origin;
   const originUrl = `http://127.0.0.1:${originPort}`;
@@ -106,7 +87,7 @@ async function main(): Promise<void> {
   });
 
   log(`waiting for the origin to load and warm up ${ORIGIN_MODELS.map((m) => m.id).join(', ')}…`);
-  await waitForReady(`${originUrl}/v2/health/ready`, origin, ORIGIN_READY_TIMEOUT_MS);
+  await waitForOrigin(originUrl, origin, ORIGIN_READY_TIMEOUT_MS);
 
   const persist = path.join(REPO_ROOT, '.wrangler', 'state');
   await fillLocalStorage(persist, { models: models.filter((m) => EDGE_MODELS.some((e) => e.id === m.id)) });
@@ -117,7 +98,10 @@ async function main(): Promise<void> {
     bindings: {
       ORIGIN_URL: { type: 'plain_text', value: originUrl },
       ORIGIN_KEY_ID: { type: 'plain_text', value: keyId },
-      ORIGIN_SECRET: { type: 'plain_text', value: secret },
+      // A secret binding, so wrangler's binding table shows "(hidden)" instead of its first characters.
+      ORIGIN_SECRET: { type: 'secret_text', value: secret },
+      // Development only: no API keys locally. Deployments fail closed without them.
+      ALLOW_OPEN_API: { type: 'plain_text', value: '1' },
     },
     dev: { persist, server: { hostname: '127.0.0.1', port: edgePort }, inspector: false, watch: false },
   });
@@ -126,6 +110,8 @@ async function main(): Promise<void> {
   const edgeUrl = `http://127.0.0.1:${edgePort}`;
   log(`edge:   ${edgeUrl}  (web page at /, API at /v1/classify, OpenAPI at /openapi.json)`);
   log(`origin: ${originUrl}  (KServe v2 at /v2, metrics at /metrics)`);
+  log('the local API is OPEN: ALLOW_OPEN_API=1 serves /v1 without API keys (development only)');
+  log(`the origin accepts only requests signed with this start's key "${keyId}" (the secret is not printed)`);
   if (untrained.length > 0) {
     console.warn(
       `[start] WARNING: ${untrained.join(', ')} run on UNTRAINED (seeded random) weights: predictions are meaningless. ` +

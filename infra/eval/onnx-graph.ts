@@ -1,4 +1,4 @@
-import { type Field, int64s, readFields, text } from './protobuf.ts';
+import { type Field, int64s, readFields, text } from '../../shared/onnx/protobuf-reader.ts';
 
 // The parts of an ONNX graph that counting multiply-accumulates needs: node wiring, integer attributes,
 // constant shapes and declared input shapes. Field numbers are from onnx.proto (stable since IR v3).

@@ -6,6 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
 import { isVariant, type Variant } from '../../shared/efficientnet/variants.ts';
 import { buildModelFiles } from './build.ts';
 
@@ -81,16 +82,22 @@ function parent(json: boolean, variants: Variant[]): void {
       );
 }
 
-const args = process.argv.slice(2);
-const childIndex = args.indexOf('--child');
-if (childIndex >= 0) {
-  const variant = args[childIndex + 1] ?? '';
+const { values: flags } = parseArgs({
+  options: {
+    child: { type: 'string' },
+    split: { type: 'boolean', default: false },
+    variants: { type: 'string', default: 'b0,b7' },
+    json: { type: 'boolean', default: false },
+  },
+  strict: true,
+});
+if (flags.child !== undefined) {
+  const variant = flags.child;
   if (!isVariant(variant)) throw new Error(`unknown variant ${variant}`);
-  await child(variant, args.includes('--split'));
+  await child(variant, flags.split);
 } else {
-  const listIndex = args.indexOf('--variants');
-  const list = listIndex >= 0 ? (args[listIndex + 1] ?? '').split(',') : ['b0', 'b7'];
+  const list = flags.variants.split(',');
   const variants = list.filter(isVariant);
   if (variants.length !== list.length) throw new Error(`unknown variant in ${list.join(',')}`);
-  parent(args.includes('--json'), variants);
+  parent(flags.json, variants);
 }

@@ -3,6 +3,7 @@
 import { access, constants, mkdir, readFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { DATA_FILE, MANIFEST_FILE, MODEL_FILE, ModelManifestSchema } from '../../shared/catalog/manifest.ts';
 import {
   type CheckpointSource,
   type EfficientNetConfig,
@@ -20,9 +21,7 @@ import { normaliseUntrainedLogits } from './logit-scale.ts';
 
 export const REPO_ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
 export const DEFAULT_OUT_DIR = join(REPO_ROOT, 'models');
-export const MODEL_FILE = 'model.onnx';
-export const DATA_FILE = `${MODEL_FILE}.data`;
-export const META_FILE = 'model.json';
+export { DATA_FILE, MODEL_FILE };
 
 export type PretrainedSource = Exclude<CheckpointSource, 'random'>;
 
@@ -199,7 +198,9 @@ export async function buildModelFiles(options: BuildOptions): Promise<{ dir: str
         files,
         created: new Date().toISOString(),
       };
-      await writeChunks(join(tmp, META_FILE), [
+      // What the services will read back must parse: a mismatch fails here, not at their start.
+      ModelManifestSchema.parse(meta);
+      await writeChunks(join(tmp, MANIFEST_FILE), [
         new TextEncoder().encode(`${JSON.stringify(meta, null, 2)}\n`),
       ]);
       return meta;

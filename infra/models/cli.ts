@@ -3,6 +3,7 @@
 //                         [--seed N] [--split] [--fp16] [--out DIR]
 // npm run models -- fetch <variant> [--repo R] [--split] [--fp16] [--out DIR]
 
+import { parseArgs } from 'node:util';
 import { CATALOG } from '../../shared/catalog/models.ts';
 import { isVariant } from '../../shared/efficientnet/variants.ts';
 import { type BuildOptions, buildModelFiles, type PretrainedSource } from './build.ts';
@@ -18,35 +19,38 @@ class UsageError extends Error {}
 
 interface Parsed {
   readonly positional: string[];
-  readonly flags: Map<string, string | true>;
+  readonly values: ReturnType<typeof parseCommandLine>['values'];
 }
 
-const VALUE_FLAGS = new Set(['weights', 'source', 'seed', 'out', 'repo']);
-const BOOLEAN_FLAGS = new Set(['split', 'fp16', 'json']);
+function parseCommandLine(argv: readonly string[]) {
+  return parseArgs({
+    args: [...argv],
+    options: {
+      weights: { type: 'string' },
+      source: { type: 'string' },
+      seed: { type: 'string' },
+      out: { type: 'string' },
+      repo: { type: 'string' },
+      split: { type: 'boolean', default: false },
+      fp16: { type: 'boolean', default: false },
+      json: { type: 'boolean', default: false },
+    },
+    allowPositionals: true,
+    strict: true,
+  });
+}
 
 function parse(argv: readonly string[]): Parsed {
-  const positional: string[] = [];
-  const flags = new Map<string, string | true>();
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i] as string;
-    if (!arg.startsWith('--')) {
-      positional.push(arg);
-      continue;
-    }
-    const [name = '', inline] = arg.slice(2).split('=', 2);
-    if (BOOLEAN_FLAGS.has(name)) flags.set(name, true);
-    else if (VALUE_FLAGS.has(name)) {
-      const value = inline ?? argv[++i];
-      if (value === undefined || value === '') throw new UsageError(`--${name} needs a value`);
-      flags.set(name, value);
-    } else throw new UsageError(`unknown option --${name}`);
+  try {
+    const { positionals, values } = parseCommandLine(argv);
+    for (const [name, value] of Object.entries(values))
+      if (value === '') throw new UsageError(`--${name} needs a value`);
+    return { positional: positionals, values };
+  } catch (error) {
+    if (error instanceof UsageError) throw error;
+    // node:util's messages name the option ("Unknown option '--x'", "Option '--seed <value>' argument missing").
+    throw new UsageError((error as Error).message);
   }
-  return { positional, flags };
-}
-
-function str(p: Parsed, name: string): string | undefined {
-  const v = p.flags.get(name);
-  return typeof v === 'string' ? v : undefined;
 }
 
 function variantArg(p: Parsed): string {
@@ -58,19 +62,17 @@ function variantArg(p: Parsed): string {
 }
 
 function commonOptions(p: Parsed): Partial<BuildOptions> {
-  const source = str(p, 'source');
+  const { source, seed: seedText, out } = p.values;
   if (source !== undefined && !['timm', 'tf', 'torchvision'].includes(source)) {
     throw new UsageError(`--source must be timm, tf or torchvision, got ${source}`);
   }
-  const seedText = str(p, 'seed');
   const seed = seedText === undefined ? undefined : Number(seedText);
   if (seed !== undefined && !(Number.isInteger(seed) && seed >= 0 && seed < 2 ** 32)) {
     throw new UsageError(`--seed must be an integer in [0, 2^32), got ${seedText}`);
   }
-  const out = str(p, 'out');
   return {
-    split: p.flags.has('split'),
-    fp16: p.flags.has('fp16'),
+    split: p.values.split,
+    fp16: p.values.fp16,
     ...(seed !== undefined ? { seed } : {}),
     ...(out ? { outDir: out } : {}),
     ...(source ? { source: source as PretrainedSource } : {}),
@@ -82,13 +84,13 @@ async function main(argv: readonly string[]): Promise<void> {
   const command = p.positional[0];
   if (command === 'stats') {
     const rows = variantStats();
-    process.stdout.write(p.flags.has('json') ? `${JSON.stringify(rows)}\n` : `${formatStatsTable(rows)}\n`);
+    process.stdout.write(p.values.json ? `${JSON.stringify(rows)}\n` : `${formatStatsTable(rows)}\n`);
     return;
   }
   if (command === 'build' || command === 'fetch') {
     const variant = variantArg(p) as BuildOptions['variant'];
-    const repo = str(p, 'repo') ?? CATALOG[`efficientnet-${variant ?? 'b0'}`].pretrainedRepo;
-    const weights = command === 'fetch' ? `hf:${repo}` : (str(p, 'weights') ?? 'random');
+    const repo = p.values.repo ?? CATALOG[`efficientnet-${variant ?? 'b0'}`].pretrainedRepo;
+    const weights = command === 'fetch' ? `hf:${repo}` : (p.values.weights ?? 'random');
     const started = Date.now();
     const { dir, meta } = await buildModelFiles({ ...commonOptions(p), variant, weights });
     const size = meta.files.reduce((a, f) => a + f.bytes, 0);

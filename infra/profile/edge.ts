@@ -6,7 +6,7 @@ import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { bootWorker, bundleWorker } from '../../test/workerd/harness.ts';
+import { bootWorker, bundleWorker } from '../dev/workerd.ts';
 import type { ProfileArgs } from './args.ts';
 import { describeModel, modelDir } from './models.ts';
 import { nulls } from './origin.ts';
@@ -76,7 +76,7 @@ export async function profileEdge(args: ProfileArgs, log: (line: string) => void
       log(`[profile] edge ${model.id}`);
       const worker = await bootWorker({
         models: [{ id: model.id, dir }],
-        vars: { DEBUG_ROUTES: '1' },
+        vars: { DEBUG_ROUTES: '1', ALLOW_OPEN_API: '1' },
         prebuilt,
         logLevel: 'none',
       });

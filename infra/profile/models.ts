@@ -5,8 +5,8 @@ import path from 'node:path';
 import { type EfficientNetConfig, phiConfig, variantConfig } from '../../shared/efficientnet/config.ts';
 import { countModel } from '../../shared/efficientnet/export.ts';
 import { isVariant } from '../../shared/efficientnet/variants.ts';
-import { cachedModels } from '../../test/support/model-cache.ts';
 import { type BuildOptions, REPO_ROOT } from '../models/build.ts';
+import { cachedModels } from '../models/cache.ts';
 import { PUBLISHED_TOP1 } from './published.ts';
 
 export interface ProfiledModel {

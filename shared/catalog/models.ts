@@ -20,8 +20,6 @@ export interface CatalogEntry {
   readonly depth: number;
   /** Edge models must fit a 128 MB isolate next to the ORT heap; the rest run on the GPU origin. */
   readonly placement: Placement;
-  /** Index of ImageNet class 0 in the output (1 for models with a background class). */
-  readonly labelOffset: number;
   /** Hugging Face repository of the default pretrained weights. */
   readonly pretrainedRepo: string;
 }
@@ -43,7 +41,6 @@ export const CATALOG: Readonly<Record<ModelId, CatalogEntry>> = Object.fromEntri
       width,
       depth,
       placement: EDGE_VARIANTS.includes(variant) ? 'edge' : 'origin',
-      labelOffset: 0,
       pretrainedRepo: `timm/tf_efficientnet_${variant}.ns_jft_in1k`,
     };
     return [id, entry];
@@ -126,12 +123,4 @@ export function preprocessFor(variant: Variant, source: WeightSource): Preproces
       };
     }
   }
-}
-
-export function isModelId(value: string): value is ModelId {
-  return (MODEL_IDS as readonly string[]).includes(value);
-}
-
-export function catalogEntry(id: ModelId): CatalogEntry {
-  return CATALOG[id];
 }

@@ -3,6 +3,7 @@
 import { countGraph } from '../onnx/analyze.ts';
 import { type EncodedModel, encodeModel, type OnnxModel } from '../onnx/model.ts';
 import { concatChunks } from '../onnx/protobuf.ts';
+import { VERSION } from '../version.ts';
 import type { EfficientNetConfig } from './config.ts';
 import { type FoldedWeights, foldWeights } from './fold.ts';
 import { buildGraph } from './graph.ts';
@@ -12,7 +13,7 @@ import type { TensorMap } from './tensors.ts';
 
 export const OPSET = 17;
 export const IR_VERSION = 8;
-export const PRODUCER = { name: 'edge-escalate-classifier', version: '0.1.0' } as const;
+export const PRODUCER = { name: 'edge-escalate-classifier', version: VERSION } as const;
 
 export type WeightsInput =
   | { readonly kind: 'random'; readonly seed: number }

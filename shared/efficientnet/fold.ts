@@ -49,22 +49,6 @@ export function foldWeights(spec: NetworkSpec, tensors: TensorMap, naming: Namin
   return { convs, classifier };
 }
 
-/** Names a checkpoint for this spec must contain (num_batches_tracked and extras are ignored). */
-export function expectedTensorNames(spec: NetworkSpec, naming: Naming): string[] {
-  const names: string[] = [];
-  for (const conv of convsInOrder(spec)) {
-    names.push(`${conv.module[naming]}.weight`);
-    if (conv.bn) {
-      for (const k of ['weight', 'bias', 'running_mean', 'running_var'])
-        names.push(`${conv.bn[naming]}.${k}`);
-    } else {
-      names.push(`${conv.module[naming]}.bias`);
-    }
-  }
-  names.push(`${spec.classifier.module[naming]}.weight`, `${spec.classifier.module[naming]}.bias`);
-  return names;
-}
-
 /** Guesses the naming scheme from the stem's tensor name. */
 export function detectNaming(tensors: TensorMap): Naming | null {
   if (tensors.has('conv_stem.weight')) return 'timm';

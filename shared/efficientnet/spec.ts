@@ -5,7 +5,6 @@ import { configProblem, type EfficientNetConfig, scaleChannels, scaleRepeats } f
 
 /** Checkpoint naming schemes: timm's names are shared by timm efficientnet_bN and tf_efficientnet_bN. */
 export type Naming = 'timm' | 'torchvision';
-export const NAMINGS: readonly Naming[] = ['timm', 'torchvision'];
 
 export interface StageSpec {
   readonly expand: number;

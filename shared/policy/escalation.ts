@@ -3,7 +3,7 @@ import { CATALOG, type ModelId } from '../catalog/models.ts';
 import { DEFAULT_TIER, type Tier } from './tiers.ts';
 
 // Routing as pure steps, so every combination can be tested without a network:
-//   planRoute(params, defaults)         which model runs first, and where
+//   planRoute(params, defaults, image)  which model runs first, and where
 //   afterEdge(plan, edgeTop1)           answer from the edge, or escalate to the origin
 //   onOriginFailure(plan, failure, d)   degrade to an edge answer, relay the origin's error, or fail
 // The worker performs the I/O between the steps. See docs/tiers.md.
@@ -12,6 +12,17 @@ export const EDGE_FAST_MODEL: ModelId = 'efficientnet-b0';
 export const EDGE_BALANCED_MODEL: ModelId = 'efficientnet-b1';
 export const ORIGIN_ACCURATE_MODEL: ModelId = 'efficientnet-b5';
 export const ORIGIN_MAX_MODEL: ModelId = 'efficientnet-b7';
+/**
+ * The model each tier names: the edge model for fast and balanced, the origin model otherwise (auto
+ * escalates to B5, so an origin asked for auto runs B5). The edge and the origin both route by this table.
+ */
+export const TIER_MODEL: Readonly<Record<Tier, ModelId>> = {
+  fast: EDGE_FAST_MODEL,
+  balanced: EDGE_BALANCED_MODEL,
+  auto: ORIGIN_ACCURATE_MODEL,
+  accurate: ORIGIN_ACCURATE_MODEL,
+  max: ORIGIN_MAX_MODEL,
+};
 /** accurate/max with allow_degraded answer from the strongest edge model: the caller asked for accuracy. */
 export const DEGRADED_FALLBACK_MODEL: ModelId = EDGE_BALANCED_MODEL;
 
@@ -29,46 +40,6 @@ export const POLICY_DEFAULTS: PolicyDefaults = {
   minConfidence: DEFAULT_MIN_CONFIDENCE,
   retryAfterS: DEFAULT_RETRY_AFTER_S,
 };
-
-export class PolicyConfigError extends Error {}
-
-/** Reads DEFAULT_MIN_CONFIDENCE / ORIGIN_RETRY_AFTER_S from a Worker env; a bad value stops startup loudly. */
-export function policyDefaultsFromEnv(env: {
-  DEFAULT_MIN_CONFIDENCE?: string | undefined;
-  ORIGIN_RETRY_AFTER_S?: string | undefined;
-}): PolicyDefaults {
-  return {
-    minConfidence: parseSetting(
-      env.DEFAULT_MIN_CONFIDENCE,
-      DEFAULT_MIN_CONFIDENCE,
-      'DEFAULT_MIN_CONFIDENCE',
-      0,
-      1,
-    ),
-    retryAfterS: parseSetting(
-      env.ORIGIN_RETRY_AFTER_S,
-      DEFAULT_RETRY_AFTER_S,
-      'ORIGIN_RETRY_AFTER_S',
-      1,
-      3600,
-    ),
-  };
-}
-
-function parseSetting(
-  raw: string | undefined,
-  fallback: number,
-  name: string,
-  min: number,
-  max: number,
-): number {
-  if (raw === undefined || raw.trim() === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isFinite(value) || value < min || value > max) {
-    throw new PolicyConfigError(`${name} must be a number from ${min} to ${max}, got "${raw}"`);
-  }
-  return value;
-}
 
 /** The edge answers; nothing is sent to the origin (fast, balanced, an explicit edge model). */
 export interface EdgeOnlyPlan {
@@ -101,7 +72,16 @@ export type OriginBoundPlan = EscalatingPlan | OriginPlan;
 
 type RouteParams = Pick<ClassifyParams, 'tier' | 'model' | 'min_confidence' | 'allow_degraded'>;
 
-export function planRoute(params: RouteParams, defaults: PolicyDefaults = POLICY_DEFAULTS): Plan {
+/** What the edge knows of the image before any work: whether its header dimensions fit the edge's limits. */
+export interface ImageFit {
+  fitsEdge: boolean;
+}
+
+/**
+ * The one plan the worker follows. An image over the edge's limits sends auto straight to the origin
+ * (with no edge answer to degrade to); edge-only plans stay on the edge, whose limits then refuse it.
+ */
+export function planRoute(params: RouteParams, defaults: PolicyDefaults, image: ImageFit): Plan {
   const tier = params.tier ?? DEFAULT_TIER;
   if (params.model !== undefined) {
     // An explicit model overrides the tier and runs only where it is placed.
@@ -111,21 +91,20 @@ export function planRoute(params: RouteParams, defaults: PolicyDefaults = POLICY
   }
   switch (tier) {
     case 'fast':
-      return { kind: 'edge', tier, edgeModel: EDGE_FAST_MODEL };
     case 'balanced':
-      return { kind: 'edge', tier, edgeModel: EDGE_BALANCED_MODEL };
+      return { kind: 'edge', tier, edgeModel: TIER_MODEL[tier] };
     case 'auto':
+      if (!image.fitsEdge) return { kind: 'origin', tier, originModel: TIER_MODEL.auto, degradedModel: null };
       return {
         kind: 'edge-then-origin',
         tier,
         edgeModel: EDGE_FAST_MODEL,
-        originModel: ORIGIN_ACCURATE_MODEL,
+        originModel: TIER_MODEL.auto,
         minConfidence: params.min_confidence ?? defaults.minConfidence,
       };
     case 'accurate':
-      return originPlan(tier, ORIGIN_ACCURATE_MODEL, params.allow_degraded);
     case 'max':
-      return originPlan(tier, ORIGIN_MAX_MODEL, params.allow_degraded);
+      return originPlan(tier, TIER_MODEL[tier], params.allow_degraded);
   }
 }
 

@@ -9,11 +9,11 @@ import { promisify } from 'node:util';
 import type { CDPSession, Page } from 'playwright-core';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { generatedJpeg, testPhoto } from '../../infra/bench/images.ts';
 import { EXIT_API_ERROR, EXIT_OK, EXIT_USAGE, runClassify } from '../../infra/cli/classify-command.ts';
+import { type BootedWorker, bootWorker, REPO_ROOT } from '../../infra/dev/workerd.ts';
+import { testModels } from '../../infra/models/cache.ts';
 import { type ClassifyResponse, ClassifyResponseSchema } from '../../shared/api/classify.ts';
-import { type BootedWorker, bootWorker, REPO_ROOT } from '../workerd/harness.ts';
-import { generatedJpeg, testPhoto } from '../workerd/images.ts';
-import { testModels } from '../workerd/test-models.ts';
 import { CHROMIUM_PATH, chromiumAvailable, launchChromium } from './browser.ts';
 
 const API_KEY = 'playground-test-key';

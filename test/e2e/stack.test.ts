@@ -4,8 +4,8 @@
 // kill the origin.
 import { Validator } from '@seriousme/openapi-schema-validator';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { testPhoto } from '../../infra/bench/images.ts';
 import { ApiClientError, createClient } from '../../shared/client/client.ts';
-import { testPhoto } from '../workerd/images.ts';
 import { CHROMIUM_PATH, chromiumAvailable, launchChromium } from './browser.ts';
 import { classify, type Stack, startStack } from './stack.ts';
 
@@ -74,10 +74,14 @@ describe('tiers', () => {
     expect(body.degraded ?? false).toBe(false);
   });
 
-  it('accurate: origin B5 answers', async () => {
-    const { status, body } = await classify(stack, photo, 'tier=accurate');
+  it('accurate: origin B5 answers, under the request id both services log', async () => {
+    const id = 'e2e-accurate-1';
+    const { status, body } = await classify(stack, photo, 'tier=accurate', { 'x-request-id': id });
     expect(status, JSON.stringify(body)).toBe(200);
     expectAnswer(body, 'efficientnet-b5', 'accurate');
+    expect(body.request_id).toBe(id);
+    expect(stack.edge.logs()).toContain(`"request_id":"${id}"`);
+    expect(stack.originLogs()).toContain(`"request_id":"${id}"`);
     expect(body.degraded ?? false).toBe(false);
     // No edge compute for accurate: nothing escalated.
     expect(body.escalated ?? false).toBe(false);

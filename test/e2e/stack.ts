@@ -1,13 +1,13 @@
 // The whole product on loopback for end-to-end tests: the GPU origin as its own Node process (the same
 // entry point and environment variables as `npm start`, CPU provider) and the edge Worker in real workerd
-// (test/workerd/harness.ts), wired together with a fresh signing key. The origin can be killed and started
+// (infra/dev/workerd.ts), wired together with a fresh signing key. The origin can be killed and started
 // again on the same port to exercise the edge's degraded paths and its circuit breaker.
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:net';
-import { type BootedWorker, bootWorker, REPO_ROOT } from '../workerd/harness.ts';
-import { testModels } from '../workerd/test-models.ts';
-import { ORIGIN_TEST_MODELS, originModelsDir } from './origin-models.ts';
+import { spawnOrigin, waitForOrigin } from '../../infra/dev/origin-process.ts';
+import { type BootedWorker, bootWorker } from '../../infra/dev/workerd.ts';
+import { ORIGIN_TEST_MODELS, originModelsDir, testModels } from '../../infra/models/cache.ts';
 
 /** Loading and warming B5 + B7 on two busy cores; generous because a cold CI runner is slow. */
 const ORIGIN_READY_TIMEOUT_MS = 5 * 60_000;
@@ -39,25 +39,16 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   let origin: ChildProcess | undefined;
 
   const startOrigin = async () => {
-    // node --import tsx: one process, so a kill reaches the process that holds the port.
-    const child = spawn(process.execPath, ['--import', 'tsx', 'gpu-origin/main.ts'], {
-      cwd: REPO_ROOT,
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: {
-        ...process.env,
-        ORIGIN_HOST: '127.0.0.1',
-        ORIGIN_PORT: String(port),
-        ORIGIN_MODELS_DIR: modelsDir,
-        ORIGIN_MODELS: ORIGIN_TEST_MODELS.join(','),
-        ORIGIN_HMAC_KEYS: `${KEY_ID}:${secret}`,
-        ORIGIN_EXECUTION_PROVIDERS: 'cpu',
-        ORIGIN_PREPROCESS_WORKERS: '1',
-      },
+    const child = spawnOrigin({
+      port,
+      modelsDir,
+      models: ORIGIN_TEST_MODELS,
+      hmacKeys: `${KEY_ID}:${secret}`,
+      env: { ORIGIN_EXECUTION_PROVIDERS: 'cpu', ORIGIN_PREPROCESS_WORKERS: '1' },
+      output: (chunk) => logs.push(chunk),
     });
-    child.stdout?.on('data', (chunk: Buffer) => logs.push(chunk.toString()));
-    child.stderr?.on('data', (chunk: Buffer) => logs.push(chunk.toString()));
     origin = child;
-    await waitForReady(`${originUrl}/v2/health/ready`, child, () => logs.join(''));
+    await waitForOrigin(originUrl, child, ORIGIN_READY_TIMEOUT_MS, () => logs.join(''));
   };
 
   const killOrigin = async () => {
@@ -74,12 +65,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   try {
     edge = await bootWorker({
       models: [edgeModels.b0, edgeModels.b1Split],
-      vars: {
-        ORIGIN_URL: originUrl,
-        ORIGIN_KEY_ID: KEY_ID,
-        ORIGIN_SECRET: secret,
-        ...options.edgeVars,
-      },
+      vars: { ORIGIN_URL: originUrl, ORIGIN_KEY_ID: KEY_ID, ALLOW_OPEN_API: '1', ...options.edgeVars },
+      secrets: { ORIGIN_SECRET: secret },
     });
   } catch (error) {
     await killOrigin();
@@ -102,25 +89,6 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   };
 }
 
-async function waitForReady(url: string, child: ChildProcess, logs: () => string): Promise<void> {
-  const deadline = Date.now() + ORIGIN_READY_TIMEOUT_MS;
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null || child.signalCode !== null) {
-      throw new Error(
-        `the origin exited (${child.exitCode ?? child.signalCode}) before it was ready:\n${logs()}`,
-      );
-    }
-    const ready = await fetch(url).then(
-      (r) => r.status === 200,
-      () => false,
-    );
-    if (ready) return;
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
-  child.kill('SIGKILL');
-  throw new Error(`the origin was not ready after ${ORIGIN_READY_TIMEOUT_MS / 1000} s:\n${logs()}`);
-}
-
 /** A port nobody listens on now; the origin binds it, and binds it again after a restart. */
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -139,10 +107,11 @@ export async function classify(
   stack: Stack,
   image: Uint8Array<ArrayBuffer>,
   query: string,
+  headers: Record<string, string> = {},
 ): Promise<{ status: number; headers: Headers; body: Record<string, unknown> }> {
   const response = await fetch(`${stack.edgeUrl}/v1/classify?${query}`, {
     method: 'POST',
-    headers: { 'content-type': 'image/jpeg' },
+    headers: { 'content-type': 'image/jpeg', ...headers },
     body: image,
   });
   const text = await response.text();

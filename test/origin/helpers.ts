@@ -4,14 +4,13 @@ import { dirname, join } from 'node:path';
 import sharp from 'sharp';
 import { parseConfig } from '../../gpu-origin/config/config.ts';
 import { type OriginServer, type StartOptions, startOrigin } from '../../gpu-origin/server.ts';
+import { originModelsDir, testModels } from '../../infra/models/cache.ts';
 import type { Variant } from '../../shared/efficientnet/variants.ts';
 import { signRequest } from '../../shared/signing/sign.ts';
-import { originModelsDir } from '../e2e/origin-models.ts';
-import { testModels } from '../workerd/test-models.ts';
 
 /**
  * A models directory holding just `variants`: links to the cached factory builds the workerd and
- * end-to-end suites use (test/support/model-cache.ts), so no test file pays for its own build.
+ * end-to-end suites use (infra/models/cache.ts), so no test file pays for its own build.
  * `cleanup` removes the links, not the cached models.
  */
 export async function buildModelsDir(

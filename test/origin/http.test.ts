@@ -49,6 +49,16 @@ async function expectError(response: Response, status: number, code: string) {
   return body;
 }
 
+/** Under /v2 errors take the Open Inference Protocol's shape; the code travels in a header. */
+async function expectV2Error(response: Response, status: number, code: string) {
+  expect(response.status).toBe(status);
+  expect(response.headers.get('x-error-code')).toBe(code);
+  const body = (await response.json()) as { error: unknown };
+  expect(Object.keys(body)).toEqual(['error']);
+  expect(typeof body.error).toBe('string');
+  return body;
+}
+
 describe('POST /v1/classify', () => {
   it('answers with the shared response shape, ImageNet labels and probabilities', async () => {
     const response = await classify(origin.url, await solidImage('jpeg'), 'model=efficientnet-b0&top_k=3');
@@ -177,7 +187,7 @@ describe('Open Inference Protocol v2', () => {
       outputs: [{ name: 'logits', datatype: 'FP32', shape: [-1, 1000] }],
       parameters: { execution_provider: 'cpu' },
     });
-    await expectError(await fetch(`${origin.url}/v2/models/efficientnet-b9`), 404, 'not_found');
+    await expectV2Error(await fetch(`${origin.url}/v2/models/efficientnet-b9`), 404, 'not_found');
   });
 
   it('runs FP32 tensors; the same image twice gives the same logits, different images differ', async () => {
@@ -224,10 +234,10 @@ describe('Open Inference Protocol v2', () => {
         body: JSON.stringify({ inputs: [input] }),
       });
     const base = { name: 'input', datatype: 'FP32', shape: [1, 3, 224, 224], data: [0] };
-    await expectError(await post({ ...base, shape: [1, 3, 64, 64] }), 400, 'invalid_parameter');
-    await expectError(await post({ ...base, datatype: 'INT8' }), 400, 'invalid_parameter');
-    await expectError(await post(base), 400, 'invalid_parameter');
-    await expectError(await post({ ...base, data: 'x' }), 400, 'invalid_parameter');
+    await expectV2Error(await post({ ...base, shape: [1, 3, 64, 64] }), 400, 'invalid_parameter');
+    await expectV2Error(await post({ ...base, datatype: 'INT8' }), 400, 'invalid_parameter');
+    await expectV2Error(await post(base), 400, 'invalid_parameter');
+    await expectV2Error(await post({ ...base, data: 'x' }), 400, 'invalid_parameter');
   });
 });
 

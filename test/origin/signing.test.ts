@@ -41,6 +41,15 @@ async function expect401(response: Response, fragment: string) {
   expect(body.error.message).toContain(fragment);
 }
 
+/** The same refusal under /v2, in the Open Inference Protocol's { error: string } shape. */
+async function expectV2401(response: Response, fragment: string) {
+  expect(response.status).toBe(401);
+  expect(response.headers.get('x-error-code')).toBe('unauthorized');
+  const body = (await response.json()) as { error: string };
+  expect(typeof body.error).toBe('string');
+  expect(body.error).toContain(fragment);
+}
+
 describe('signed origin', () => {
   it('accepts a signed request under either configured key', async () => {
     expect((await signedClassify(origin.url, KEY, image)).response.status).toBe(200);
@@ -49,7 +58,7 @@ describe('signed origin', () => {
 
   it('refuses unsigned requests, also on the v2 routes, but not the probes or metrics', async () => {
     await expect401(await classify(origin.url, image), 'not signed');
-    await expect401(await fetch(`${origin.url}/v2/models/efficientnet-b0`), 'not signed');
+    await expectV2401(await fetch(`${origin.url}/v2/models/efficientnet-b0`), 'not signed');
     expect((await fetch(`${origin.url}/v2/health/ready`)).status).toBe(200);
     expect((await fetch(`${origin.url}/v2/health/live`)).status).toBe(200);
     expect((await fetch(`${origin.url}/metrics`)).status).toBe(200);

@@ -6,11 +6,8 @@ import {
   ORIGIN_FAILURE_KINDS,
   type OriginFailureKind,
   onOriginFailure,
-  POLICY_DEFAULTS,
-  PolicyConfigError,
   type PolicyDefaults,
   planRoute,
-  policyDefaultsFromEnv,
 } from '../../shared/policy/escalation.ts';
 import { TIERS, type Tier } from '../../shared/policy/tiers.ts';
 
@@ -33,13 +30,16 @@ interface Walk {
   degradedReason: string | null;
 }
 
+const FITS = { fitsEdge: true };
+
 function walk(
   params: Parameters<typeof planRoute>[0],
   edgeTop1: number,
   origin: OriginOutcome,
+  fitsEdge = true,
   defaults: PolicyDefaults = DEFAULTS,
 ): Walk {
-  const plan = planRoute(params, defaults);
+  const plan = planRoute(params, defaults, { fitsEdge });
   const out: Walk = { edgeRuns: [], originCalls: [], answer: 'relay', degradedReason: null };
   if (plan.kind !== 'origin') {
     out.edgeRuns.push(plan.edgeModel);
@@ -81,9 +81,13 @@ function expected(
   threshold: number,
   origin: OriginOutcome,
   allowDegraded: boolean | undefined,
+  fitsEdge: boolean,
 ): Walk {
-  const route =
-    model === undefined
+  // auto with an image over the edge's limits: origin only, and nothing on the edge to fall back on.
+  const overEdgeAuto = model === undefined && tier === 'auto' && !fitsEdge;
+  const route = overEdgeAuto
+    ? { edge: null, origin: 'efficientnet-b5' as ModelId }
+    : model === undefined
       ? TIER_SPEC[tier]
       : EDGE_PLACED.has(model)
         ? { edge: model, origin: null }
@@ -106,7 +110,7 @@ function expected(
   if (route.edge !== null)
     return { edgeRuns, originCalls, answer: { from: 'edge', model: route.edge }, degradedReason: reason };
   if (origin === 'rejected') return { edgeRuns, originCalls, answer: 'relay', degradedReason: null };
-  if (allowDegraded === true) {
+  if (allowDegraded === true && !overEdgeAuto) {
     return {
       edgeRuns: ['efficientnet-b1'],
       originCalls,
@@ -150,21 +154,22 @@ describe('escalation policy, exhaustive', () => {
         for (const { override, effective } of thresholds)
           for (const top1 of [effective - 0.01, effective, effective + 0.01].filter((p) => p >= 0 && p <= 1))
             for (const origin of ORIGIN_OUTCOMES)
-              for (const allow of degradedFlags) {
-                const params = { tier, model, min_confidence: override, allow_degraded: allow };
-                const got = walk(params, top1, origin);
-                const want = expected(tier ?? 'auto', model, top1, effective, origin, allow);
-                expect(got, JSON.stringify({ params, top1, origin })).toEqual(want);
-                cases++;
-              }
-    // 6 tiers × 9 models × (3+3+2+2 scores) × 8 outcomes × 3 flags
-    expect(cases).toBe(6 * 9 * 10 * 8 * 3);
+              for (const allow of degradedFlags)
+                for (const fitsEdge of [true, false]) {
+                  const params = { tier, model, min_confidence: override, allow_degraded: allow };
+                  const got = walk(params, top1, origin, fitsEdge);
+                  const want = expected(tier ?? 'auto', model, top1, effective, origin, allow, fitsEdge);
+                  expect(got, JSON.stringify({ params, top1, origin, fitsEdge })).toEqual(want);
+                  cases++;
+                }
+    // 6 tiers × 9 models × (3+3+2+2 scores) × 8 outcomes × 3 flags × 2 image fits
+    expect(cases).toBe(6 * 9 * 10 * 8 * 3 * 2);
   });
 });
 
 describe('escalation policy, spelled out', () => {
   it('auto is the default tier: edge B0, escalating to origin B5 below 0.5', () => {
-    const plan = planRoute({}, DEFAULTS);
+    const plan = planRoute({}, DEFAULTS, FITS);
     expect(plan).toEqual({
       kind: 'edge-then-origin',
       tier: 'auto',
@@ -180,8 +185,8 @@ describe('escalation policy, spelled out', () => {
 
   it('the configured default threshold applies unless the request overrides it', () => {
     const defaults = { minConfidence: 0.9, retryAfterS: 5 };
-    const fromDefault = planRoute({ tier: 'auto' }, defaults);
-    const overridden = planRoute({ tier: 'auto', min_confidence: 0.2 }, defaults);
+    const fromDefault = planRoute({ tier: 'auto' }, defaults, FITS);
+    const overridden = planRoute({ tier: 'auto', min_confidence: 0.2 }, defaults, FITS);
     if (fromDefault.kind !== 'edge-then-origin' || overridden.kind !== 'edge-then-origin')
       throw new Error('unreachable');
     expect(afterEdge(fromDefault, 0.85)).toBe('escalate');
@@ -190,26 +195,26 @@ describe('escalation policy, spelled out', () => {
 
   it('min_confidence does not make fast or balanced escalate', () => {
     for (const tier of ['fast', 'balanced'] as const) {
-      const plan = planRoute({ tier, min_confidence: 1 }, DEFAULTS);
+      const plan = planRoute({ tier, min_confidence: 1 }, DEFAULTS, FITS);
       if (plan.kind === 'origin') throw new Error('unreachable');
       expect(afterEdge(plan, 0)).toBe('answer');
     }
   });
 
   it('an edge score that is not a probability escalates rather than being trusted', () => {
-    const plan = planRoute({ tier: 'auto' }, DEFAULTS);
+    const plan = planRoute({ tier: 'auto' }, DEFAULTS, FITS);
     if (plan.kind !== 'edge-then-origin') throw new Error('unreachable');
     for (const bad of [Number.NaN, Number.POSITIVE_INFINITY, -0.1, 1.5])
       expect(afterEdge(plan, bad)).toBe('escalate');
   });
 
   it('an explicit model keeps the requested tier for the response but overrides its routing', () => {
-    expect(planRoute({ tier: 'max', model: 'efficientnet-b0' }, DEFAULTS)).toEqual({
+    expect(planRoute({ tier: 'max', model: 'efficientnet-b0' }, DEFAULTS, FITS)).toEqual({
       kind: 'edge',
       tier: 'max',
       edgeModel: 'efficientnet-b0',
     });
-    expect(planRoute({ tier: 'fast', model: 'efficientnet-b6' }, DEFAULTS)).toEqual({
+    expect(planRoute({ tier: 'fast', model: 'efficientnet-b6' }, DEFAULTS, FITS)).toEqual({
       kind: 'origin',
       tier: 'fast',
       originModel: 'efficientnet-b6',
@@ -218,7 +223,7 @@ describe('escalation policy, spelled out', () => {
   });
 
   it('accurate without allow_degraded fails with 503 and the retry hint from the failure', () => {
-    const plan = planRoute({ tier: 'accurate' }, DEFAULTS);
+    const plan = planRoute({ tier: 'accurate' }, DEFAULTS, FITS);
     if (plan.kind !== 'origin') throw new Error('unreachable');
     const outcome = onOriginFailure(plan, { kind: 'circuit_open', retryAfterS: 2.3 }, DEFAULTS);
     expect(outcome).toMatchObject({
@@ -236,7 +241,7 @@ describe('escalation policy, spelled out', () => {
   });
 
   it('max with allow_degraded answers from edge B1, run after the origin failed', () => {
-    const plan = planRoute({ tier: 'max', allow_degraded: true }, DEFAULTS);
+    const plan = planRoute({ tier: 'max', allow_degraded: true }, DEFAULTS, FITS);
     if (plan.kind !== 'origin') throw new Error('unreachable');
     expect(onOriginFailure(plan, { kind: 'connect' }, DEFAULTS)).toEqual({
       action: 'degrade',
@@ -245,26 +250,19 @@ describe('escalation policy, spelled out', () => {
       reason: 'origin_unreachable',
     });
   });
-});
 
-describe('policy defaults from the environment', () => {
-  it('uses 0.5 and 5 s when unset or blank', () => {
-    expect(policyDefaultsFromEnv({})).toEqual({ minConfidence: 0.5, retryAfterS: 5 });
-    expect(policyDefaultsFromEnv({ DEFAULT_MIN_CONFIDENCE: ' ' })).toEqual(POLICY_DEFAULTS);
-  });
-
-  it('reads DEFAULT_MIN_CONFIDENCE and ORIGIN_RETRY_AFTER_S', () => {
-    expect(policyDefaultsFromEnv({ DEFAULT_MIN_CONFIDENCE: '0.35', ORIGIN_RETRY_AFTER_S: '12' })).toEqual({
-      minConfidence: 0.35,
-      retryAfterS: 12,
+  it('an image over the edge limits sends auto to the origin with no edge fallback; fast stays on the edge', () => {
+    const overEdge = { fitsEdge: false };
+    expect(planRoute({ tier: 'auto', allow_degraded: true }, DEFAULTS, overEdge)).toEqual({
+      kind: 'origin',
+      tier: 'auto',
+      originModel: 'efficientnet-b5',
+      degradedModel: null,
     });
-  });
-
-  it('refuses values that are not numbers in range, naming the setting', () => {
-    for (const bad of ['abc', '1.5', '-0.1', 'NaN']) {
-      expect(() => policyDefaultsFromEnv({ DEFAULT_MIN_CONFIDENCE: bad })).toThrow(PolicyConfigError);
-      expect(() => policyDefaultsFromEnv({ DEFAULT_MIN_CONFIDENCE: bad })).toThrow(/DEFAULT_MIN_CONFIDENCE/);
-    }
-    expect(() => policyDefaultsFromEnv({ ORIGIN_RETRY_AFTER_S: '0' })).toThrow(/ORIGIN_RETRY_AFTER_S/);
+    expect(planRoute({ tier: 'fast' }, DEFAULTS, overEdge)).toEqual({
+      kind: 'edge',
+      tier: 'fast',
+      edgeModel: 'efficientnet-b0',
+    });
   });
 });

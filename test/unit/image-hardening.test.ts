@@ -6,7 +6,7 @@ import { EDGE_DECODE_MIN_SIDE, edgeImageLimits } from '../../edge/image/edge-lim
 import { ImageError } from '../../edge/image/errors.ts';
 import { checkDimensions } from '../../edge/image/limits.ts';
 import { probeImage } from '../../edge/image/probe.ts';
-import { jpegHiddenFrame, pngHeaderOnly, pngWithChunk, spliced } from '../workerd/images.ts';
+import { jpegHiddenFrame, pngHeaderOnly, pngWithChunk, spliced } from '../../infra/bench/images.ts';
 
 // Limits hold before allocation: the header walk agrees with libjpeg on which bytes are markers, PNG and
 // WebP headers are checked against the frames inside them, and the decode cost is known in advance.

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { ImageError } from '../../edge/image/errors.ts';
 import { checkByteLength, checkDimensions, DEFAULT_LIMITS } from '../../edge/image/limits.ts';
 import { probeImage } from '../../edge/image/probe.ts';
-import { sniffImageType } from '../../edge/image/sniff.ts';
+import { sniffImageType } from '../../shared/image/sniff.ts';
 
 const WIDTH = 45;
 const HEIGHT = 31;

@@ -2,8 +2,9 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { CircuitBreaker } from '../../edge/origin/breaker.ts';
-import { createOriginClient, DEADLINE_HEADER, OriginConfigError } from '../../edge/origin/client.ts';
+import { createOriginClient, OriginConfigError } from '../../edge/origin/client.ts';
 import type { ClassifyResponse } from '../../shared/api/classify.ts';
+import { DEADLINE_HEADER } from '../../shared/http/deadline.ts';
 import { createVerifier } from '../../shared/signing/index.ts';
 
 // The origin client against a real HTTP server on 127.0.0.1 that verifies signatures with shared/signing.

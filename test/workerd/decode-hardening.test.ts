@@ -3,9 +3,9 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { unstable_startWorker } from 'wrangler';
 import { EDGE_DECODE_MIN_SIDE } from '../../edge/image/edge-limits.ts';
+import { generatedJpeg, jpegHiddenFrame } from '../../infra/bench/images.ts';
 import { concat } from '../../infra/fuzz/bytes.ts';
 import { pngChunk, pngChunks } from '../../infra/fuzz/formats.ts';
-import { generatedJpeg, jpegHiddenFrame } from './images.ts';
 
 // The edge decoder in real workerd against crafted and broken files: limits hold before the decoder
 // allocates, truncated or damaged files are refused from their structure before a decoder runs, every
@@ -17,7 +17,7 @@ let worker: Awaited<ReturnType<typeof unstable_startWorker>>;
 
 beforeAll(async () => {
   worker = await unstable_startWorker({
-    config: join(import.meta.dirname, 'decode-worker.wrangler.toml'),
+    config: join(import.meta.dirname, '../../infra/dev/edge-decode-worker.wrangler.toml'),
     dev: { server: { port: 0 }, inspector: false, watch: false, logLevel: 'warn' },
   });
   await worker.ready;

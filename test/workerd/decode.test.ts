@@ -29,7 +29,7 @@ let worker: Awaited<ReturnType<typeof unstable_startWorker>>;
 
 beforeAll(async () => {
   worker = await unstable_startWorker({
-    config: join(import.meta.dirname, 'decode-worker.wrangler.toml'),
+    config: join(import.meta.dirname, '../../infra/dev/edge-decode-worker.wrangler.toml'),
     dev: { server: { port: 0 }, inspector: false, watch: false, logLevel: 'warn' },
   });
   await worker.ready;

@@ -8,7 +8,7 @@ import { promisify } from 'node:util';
 import { gzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ORT_WASM_FILE } from '../../edge/inference/ort-expectations.ts';
-import { REPO_ROOT } from './harness.ts';
+import { REPO_ROOT } from '../../infra/dev/workerd.ts';
 
 /** Workers (paid plan) accept at most 10 MB of compressed script + modules; the free plan 3 MB. */
 const WORKERS_GZIP_LIMIT = 10 * 1024 * 1024;

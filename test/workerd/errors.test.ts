@@ -2,11 +2,11 @@
 // Booted with API keys (secret and KV), a small body limit and a small pixel limit so the limits are
 // cheap to hit; only B0 is in the bucket, so B1 is "not deployed".
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { generatedJpeg, pngHeaderOnly } from '../../infra/bench/images.ts';
+import { type BootedWorker, bootWorker } from '../../infra/dev/workerd.ts';
+import { testModels } from '../../infra/models/cache.ts';
 import { ClassifyResponseSchema } from '../../shared/api/classify.ts';
 import { type ErrorCode, ErrorEnvelopeSchema } from '../../shared/api/errors.ts';
-import { type BootedWorker, bootWorker } from './harness.ts';
-import { generatedJpeg, pngHeaderOnly } from './images.ts';
-import { testModels } from './test-models.ts';
 
 const KEY = 'test-key-1';
 const KV_KEY = 'kv-key-7';
@@ -22,8 +22,8 @@ beforeAll(async () => {
   jpeg = await generatedJpeg(320, 240);
   worker = await bootWorker({
     models: [models.b0],
+    secrets: { API_KEYS: `other-key, ${KEY}` },
     vars: {
-      API_KEYS: `other-key, ${KEY}`,
       MAX_BODY_BYTES: String(MAX_BODY),
       MAX_IMAGE_PIXELS: String(MAX_PIXELS),
     },
@@ -76,6 +76,21 @@ describe('authentication', () => {
     ).toBe(200);
     expect((await worker.fetch('/healthz')).status).toBe(200);
     expect((await worker.fetch('/openapi.json')).status).toBe(200);
+  });
+
+  it('401 for a token over the length limit or outside the bearer charset', async () => {
+    for (const token of ['k'.repeat(257), 'bad,token', 'tök']) {
+      await expectError(
+        await worker.fetch('/v1/models', { headers: { authorization: `Bearer ${token}` } }),
+        401,
+        'unauthorized',
+      );
+    }
+  });
+
+  it('the binding table wrangler prints names the key secret without showing it', () => {
+    expect(worker.logs()).toContain('API_KEYS');
+    expect(worker.logs()).not.toContain(KEY);
   });
 });
 

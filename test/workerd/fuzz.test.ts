@@ -6,7 +6,7 @@ import { type Base, makeBases } from '../../infra/fuzz/bases.ts';
 import { runCampaign, send } from '../../infra/fuzz/campaign.ts';
 import { type FuzzEdge, memory, startEdge } from '../../infra/fuzz/edge.ts';
 import { headerReproducers, truncatedPng } from '../../infra/fuzz/reproducers.ts';
-import { testModels } from './test-models.ts';
+import { testModels } from '../../infra/models/cache.ts';
 
 const SEED = 9;
 const CASES = 300;

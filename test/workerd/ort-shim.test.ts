@@ -10,7 +10,7 @@ import {
   ORT_WASM_FILE,
   ORT_WASM_IMPORT,
 } from '../../edge/inference/ort-expectations.ts';
-import { REPO_ROOT } from './harness.ts';
+import { REPO_ROOT } from '../../infra/dev/workerd.ts';
 
 const ORT_DIR = path.join(REPO_ROOT, 'node_modules/onnxruntime-web');
 const pkg = JSON.parse(readFileSync(path.join(ORT_DIR, 'package.json'), 'utf8')) as {

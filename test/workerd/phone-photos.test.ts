@@ -3,16 +3,16 @@
 // gets the PNG limit's 413. Untrained factory models: this checks the path, not the predictions.
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { generatedJpeg, pngHeaderOnly } from '../../infra/bench/images.ts';
+import { type BootedWorker, bootWorker } from '../../infra/dev/workerd.ts';
+import { testModels } from '../../infra/models/cache.ts';
 import { ClassifyResponseSchema } from '../../shared/api/classify.ts';
-import { type BootedWorker, bootWorker } from './harness.ts';
-import { generatedJpeg, pngHeaderOnly } from './images.ts';
-import { testModels } from './test-models.ts';
 
 let worker: BootedWorker;
 
 beforeAll(async () => {
   const models = await testModels();
-  worker = await bootWorker({ models: [models.b0, models.b1Split] });
+  worker = await bootWorker({ models: [models.b0, models.b1Split], vars: { ALLOW_OPEN_API: '1' } });
 });
 afterAll(async () => {
   await worker?.dispose();

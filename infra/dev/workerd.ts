@@ -6,9 +6,11 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { unstable_startWorker } from 'wrangler';
-import { API_KEYS_KV_ID, fillLocalStorage } from '../../infra/dev/local-r2.ts';
+import { REPO_ROOT } from '../models/build.ts';
+import { API_KEYS_KV_ID, fillLocalStorage } from './local-r2.ts';
 
-export const REPO_ROOT = path.resolve(import.meta.dirname, '../..');
+export { REPO_ROOT };
+
 const WRANGLER_TOML = path.join(REPO_ROOT, 'wrangler.toml');
 
 /** A model directory as the factory writes it: model.json, model.onnx and, when split, model.onnx.data. */
@@ -20,8 +22,10 @@ export interface ModelFiles {
 
 export interface BootOptions {
   models?: readonly ModelFiles[];
-  /** Extra plain-text vars / secrets, e.g. { API_KEYS: 'k1,k2', DEBUG_ROUTES: '1' }. */
+  /** Extra plain-text vars, e.g. { DEBUG_ROUTES: '1' }. */
   vars?: Record<string, string>;
+  /** Secrets, e.g. { API_KEYS: 'k1,k2' }: bound like `wrangler secret put`, so wrangler prints "(hidden)". */
+  secrets?: Record<string, string>;
   /** When given, binds API_KEYS_KV to a local namespace holding these keys. */
   kvKeys?: readonly string[];
   /**
@@ -64,10 +68,12 @@ export async function bootWorker(options: BootOptions = {}): Promise<BootedWorke
 
   const bindings: Record<
     string,
-    { type: 'plain_text'; value: string } | { type: 'kv_namespace'; id: string }
+    { type: 'plain_text' | 'secret_text'; value: string } | { type: 'kv_namespace'; id: string }
   > = {};
   for (const [name, value] of Object.entries(options.vars ?? {}))
     bindings[name] = { type: 'plain_text', value };
+  for (const [name, value] of Object.entries(options.secrets ?? {}))
+    bindings[name] = { type: 'secret_text', value };
   if (options.kvKeys) bindings.API_KEYS_KV = { type: 'kv_namespace', id: API_KEYS_KV_ID };
 
   const captured: string[] = [];

@@ -6,7 +6,7 @@ import { pngInstancesCreated } from '../../edge/image/png-codec.ts';
 import { probeImage } from '../../edge/image/probe.ts';
 import { type PreprocessSpec, preprocess } from '../../shared/preprocess/index.ts';
 
-// Test worker for test/workerd/decode.test.ts: exposes the edge decoder and the shared preprocessing.
+// The edge decoder alone, for the decode tests and bench:phone: exposes the edge decoder and the shared preprocessing.
 //   POST /decode            → packed RGB bytes, size in x-width / x-height
 //   POST /preprocess?spec=  → float32 [3, crop, crop] bytes
 //   ?minSide=N              → edge limits and JPEG reduction as in production (shorter side >= N)

@@ -1,4 +1,5 @@
-// Just enough of the protobuf wire format to walk an ONNX ModelProto without a schema compiler.
+// Just enough of the protobuf wire format to walk an ONNX ModelProto without a schema compiler: the
+// reading side of protobuf.ts (the writer the model factory uses).
 
 export class ProtobufError extends Error {}
 

@@ -5,9 +5,17 @@ import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { type BuildOptions, buildModelFiles, REPO_ROOT } from '../../infra/models/build.ts';
+import type { ModelFiles } from '../dev/workerd.ts';
+import { type BuildOptions, buildModelFiles, REPO_ROOT } from './build.ts';
 
 const FACTORY_SOURCES = ['shared/efficientnet', 'shared/onnx', 'infra/models'];
+/** Files in those folders that do not shape a built model: editing them keeps the cache. */
+const NOT_FACTORY = new Set([
+  'infra/models/cli.ts',
+  'infra/models/bench.ts',
+  'infra/models/cache.ts',
+  'infra/models/stats.ts',
+]);
 const CACHE_ROOT = path.join(REPO_ROOT, 'models', '.test-cache');
 const LOCK_STALE_MS = 15 * 60_000;
 
@@ -81,9 +89,56 @@ async function factoryHash(): Promise<string> {
     if (!existsSync(root)) continue;
     const names = (await readdir(root, { recursive: true })).filter((name) => name.endsWith('.ts')).sort();
     for (const name of names) {
+      if (NOT_FACTORY.has(`${folder}/${name}`)) continue;
       hash.update(`${folder}/${name}\0`);
       hash.update(await readFile(path.join(root, name)));
     }
   }
   return hash.digest('hex').slice(0, 16);
+}
+
+export interface TestModels {
+  b0: ModelFiles;
+  b1Split: ModelFiles;
+}
+
+/**
+ * Untrained EfficientNet-B0 (one file) and B1 (split: graph + external data), shared by every test file
+ * and the edge benchmark. EDGE_TEST_MODELS_DIR may name a directory already holding efficientnet-b0/ and
+ * a split efficientnet-b1/.
+ */
+export async function testModels(): Promise<TestModels> {
+  const given = process.env.EDGE_TEST_MODELS_DIR;
+  const dir = given
+    ? path.resolve(given)
+    : await cachedModels({
+        suffix: '',
+        builds: [
+          { variant: 'b0', weights: 'random', seed: 0 },
+          { variant: 'b1', weights: 'random', seed: 1, split: true },
+        ],
+      });
+  return {
+    b0: { id: 'efficientnet-b0', dir: path.join(dir, 'efficientnet-b0') },
+    b1Split: { id: 'efficientnet-b1', dir: path.join(dir, 'efficientnet-b1') },
+  };
+}
+
+export const ORIGIN_TEST_MODELS = ['efficientnet-b5', 'efficientnet-b7'] as const;
+
+/**
+ * The origin's models for end-to-end tests: real EfficientNet-B5 and B7 (native 456 px / 600 px graphs,
+ * seeded random weights). E2E_ORIGIN_MODELS_DIR may name a directory already holding both.
+ */
+export async function originModelsDir(log: (line: string) => void = console.log): Promise<string> {
+  const given = process.env.E2E_ORIGIN_MODELS_DIR;
+  if (given) return path.resolve(given);
+  return cachedModels({
+    suffix: '.origin',
+    builds: [
+      { variant: 'b5', weights: 'random', seed: 5 },
+      { variant: 'b7', weights: 'random', seed: 6 },
+    ],
+    log,
+  });
 }

@@ -102,7 +102,7 @@ describe.skipIf(!present)('Open Inference Protocol REST spec', () => {
     const refusals: [unknown, number, string][] = [
       ['{"inputs": ', 400, 'invalid_request'],
       [{ inputs: [] }, 400, 'invalid_request'],
-      [{ inputs: [{ ...input, data: 'x' }] }, 400, 'invalid_request'],
+      [{ inputs: [{ ...input, data: 'x' }] }, 400, 'invalid_parameter'],
       [{ inputs: [{ ...input, shape: [1, 3, 64, 64] }] }, 400, 'invalid_parameter'],
       [{ inputs: [{ ...input, datatype: 'INT8' }] }, 400, 'invalid_parameter'],
       [{ inputs: [{ ...input, data: [0] }] }, 400, 'invalid_parameter'],

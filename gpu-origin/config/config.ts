@@ -88,7 +88,7 @@ const EnvSchema = z.object({
   /** Timed warm-up runs per model not in the profile, for its reported p50/p95; 0 measures nothing. */
   ORIGIN_WARMUP_RUNS: int(0, 1000).default(5),
   /** Stop timing a model's warm-up runs after this long (at least one run is timed when runs > 0). */
-  ORIGIN_WARMUP_BUDGET_MS: int(0, 600_000).default(10_000),
+  ORIGIN_WARMUP_BUDGET_MS: int(0, 600_000).default(2000),
   ORIGIN_MAX_QUEUE: int(1, 100_000).default(64),
   ORIGIN_DEFAULT_DEADLINE_MS: int(1, 600_000).default(10_000),
   ORIGIN_HMAC_KEYS: hmacKeys.default(new Map()),

@@ -52,6 +52,8 @@ export async function startOrigin(config: OriginConfig, options: StartOptions = 
     allowCpuFallback: config.allowCpuFallback,
     threads: config.threads,
     batching: { windowMs: config.batchWindowMs, maxBatch: config.maxBatch, maxQueue: config.maxQueue },
+    profile: config.profile,
+    warmup: { runs: config.warmupRuns, budgetMs: config.warmupBudgetMs },
     metrics,
     log,
   });

@@ -1,9 +1,10 @@
 import { createRoute, type RouteHandler } from '@hono/zod-openapi';
-import { type ModelInfo, ModelsResponseSchema } from '../../shared/api/models.ts';
+import { type ModelInfo, type ModelLatency, ModelsResponseSchema } from '../../shared/api/models.ts';
 import { CATALOG, type CatalogEntry } from '../../shared/catalog/models.ts';
+import { type MeasuredProfile, measuredRow, type ProfileRuntime } from '../../shared/catalog/profile.ts';
 import type { AppEnv } from '../http/app-env.ts';
 import { isLoaded } from '../inference/registry.ts';
-import { readManifest } from './store.ts';
+import { readManifest, readProfile } from './store.ts';
 
 export const modelsRoute = createRoute({
   method: 'get',
@@ -16,11 +17,39 @@ export const modelsRoute = createRoute({
 });
 
 export const modelsHandler: RouteHandler<typeof modelsRoute, AppEnv> = async (c) => {
-  const models = await Promise.all(Object.values(CATALOG).map((entry) => describe(c.env, entry)));
+  const [edge, origin] = await Promise.all([profileOf(c.env, 'edge'), profileOf(c.env, 'origin')]);
+  const profiles = { edge, origin };
+  const models = await Promise.all(
+    Object.values(CATALOG).map((entry) => describe(c.env, entry, profiles[entry.placement])),
+  );
   return c.json({ models }, 200);
 };
 
-async function describe(env: Env, entry: CatalogEntry): Promise<ModelInfo> {
+// Both profiles are deployed to R2 with the models: the edge's from its own workerd runs, the origin's
+// from `npm run profile -- --runtime origin` on the origin's hardware. The listing stays up without them.
+async function profileOf(env: Env, runtime: ProfileRuntime): Promise<MeasuredProfile | null> {
+  try {
+    return await readProfile(env.MODELS, runtime);
+  } catch (error) {
+    console.warn(`/v1/models: ${(error as Error).message}; latencies of the ${runtime} left out`);
+    return null;
+  }
+}
+
+function latencyOf(profile: MeasuredProfile | null, entry: CatalogEntry): ModelLatency | undefined {
+  if (!profile) return undefined;
+  const row = measuredRow(profile, entry.variant, profile.provider);
+  if (!row || row.resolution !== entry.resolution) return undefined;
+  return {
+    runtime: profile.runtime,
+    provider: row.provider,
+    p50_ms: row.p50_ms,
+    p95_ms: row.p95_ms,
+    measured_at: profile.date,
+  };
+}
+
+async function describe(env: Env, entry: CatalogEntry, profile: MeasuredProfile | null): Promise<ModelInfo> {
   const info: ModelInfo = {
     id: entry.id,
     resolution: entry.resolution,
@@ -28,6 +57,8 @@ async function describe(env: Env, entry: CatalogEntry): Promise<ModelInfo> {
     loaded: entry.placement === 'edge' && isLoaded(entry.id),
     weights: 'unknown',
   };
+  const latency = latencyOf(profile, entry);
+  if (latency) info.latency = latency;
   // The edge knows its own models' weights from model.json in R2; origin models are the origin's to report.
   if (entry.placement === 'edge') {
     const manifest = await readManifest(env.MODELS, entry.id).catch(() => null);

@@ -1,7 +1,9 @@
+import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { describeIssues } from '../../shared/api/errors.ts';
+import { type MeasuredProfile, ProfileSchema } from '../../shared/catalog/profile.ts';
 import { normalizeAudience } from '../../shared/signing/canonical.ts';
 
 // Everything the service reads from its environment, parsed once at start so a bad value stops it with one
@@ -43,6 +45,33 @@ const hmacKeys = z.string().transform((text, ctx) => {
   return keys;
 });
 
+// Read at start, so a missing or malformed profile stops the service with one line like any other setting.
+const profileFile = z.string().transform((path, ctx): MeasuredProfile => {
+  let json: unknown;
+  try {
+    json = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (error) {
+    ctx.addIssue({ code: 'custom', message: `cannot read ${path}: ${(error as Error).message}` });
+    return z.NEVER;
+  }
+  const parsed = ProfileSchema.safeParse(json);
+  if (!parsed.success) {
+    ctx.addIssue({
+      code: 'custom',
+      message: `${path} is not a profile: ${describeIssues(parsed.error.issues)}`,
+    });
+    return z.NEVER;
+  }
+  if (parsed.data.runtime !== 'origin') {
+    ctx.addIssue({ code: 'custom', message: `${path} profiles the ${parsed.data.runtime}, not the origin` });
+    return z.NEVER;
+  }
+  return parsed.data;
+});
+
+/** Largest batch when neither ORIGIN_MAX_BATCH nor the profile names one. */
+export const DEFAULT_MAX_BATCH = 8;
+
 const EnvSchema = z.object({
   ORIGIN_PORT: int(0, 65535).default(8788),
   ORIGIN_HOST: z.string().min(1).default('0.0.0.0'),
@@ -52,7 +81,14 @@ const EnvSchema = z.object({
   ORIGIN_EXECUTION_PROVIDERS: list.pipe(z.array(z.enum(PROVIDERS)).min(1)).default(['cuda', 'cpu']),
   ORIGIN_ALLOW_CPU_FALLBACK: bool.default(true),
   ORIGIN_BATCH_WINDOW_MS: z.coerce.number().min(0).max(60_000).default(3),
-  ORIGIN_MAX_BATCH: int(1, 256).default(8),
+  /** Unset: each model's measured best batch from ORIGIN_PROFILE, else DEFAULT_MAX_BATCH. */
+  ORIGIN_MAX_BATCH: int(1, 256).optional(),
+  /** A profile of this origin (`npm run profile -- --runtime origin`): latencies and best batch per model. */
+  ORIGIN_PROFILE: profileFile.optional(),
+  /** Timed warm-up runs per model not in the profile, for its reported p50/p95; 0 measures nothing. */
+  ORIGIN_WARMUP_RUNS: int(0, 1000).default(5),
+  /** Stop timing a model's warm-up runs after this long (at least one run is timed when runs > 0). */
+  ORIGIN_WARMUP_BUDGET_MS: int(0, 600_000).default(2000),
   ORIGIN_MAX_QUEUE: int(1, 100_000).default(64),
   ORIGIN_DEFAULT_DEADLINE_MS: int(1, 600_000).default(10_000),
   ORIGIN_HMAC_KEYS: hmacKeys.default(new Map()),
@@ -86,8 +122,12 @@ export interface OriginConfig {
   providers: ProviderName[];
   allowCpuFallback: boolean;
   batchWindowMs: number;
-  maxBatch: number;
+  /** Explicit ORIGIN_MAX_BATCH; null follows the profile. */
+  maxBatch: number | null;
   maxQueue: number;
+  profile: MeasuredProfile | null;
+  warmupRuns: number;
+  warmupBudgetMs: number;
   defaultDeadlineMs: number;
   hmacKeys: ReadonlyMap<string, string>;
   /** Serve without signatures; only honoured when `hmacKeys` is empty. */
@@ -122,8 +162,11 @@ export function parseConfig(env: Record<string, string | undefined>): OriginConf
     providers: [...new Set(e.ORIGIN_EXECUTION_PROVIDERS)],
     allowCpuFallback: e.ORIGIN_ALLOW_CPU_FALLBACK,
     batchWindowMs: e.ORIGIN_BATCH_WINDOW_MS,
-    maxBatch: e.ORIGIN_MAX_BATCH,
+    maxBatch: e.ORIGIN_MAX_BATCH ?? null,
     maxQueue: e.ORIGIN_MAX_QUEUE,
+    profile: e.ORIGIN_PROFILE ?? null,
+    warmupRuns: e.ORIGIN_WARMUP_RUNS,
+    warmupBudgetMs: e.ORIGIN_WARMUP_BUDGET_MS,
     defaultDeadlineMs: e.ORIGIN_DEFAULT_DEADLINE_MS,
     hmacKeys: e.ORIGIN_HMAC_KEYS,
     allowUnsigned: e.ORIGIN_ALLOW_UNSIGNED,

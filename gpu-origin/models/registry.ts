@@ -1,6 +1,7 @@
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { imagenetLabel, labelOffsetFor } from '../../shared/catalog/labels.ts';
+import type { MeasuredProfile } from '../../shared/catalog/profile.ts';
 import type { PreprocessSpec } from '../../shared/preprocess/spec.ts';
 import { Batcher } from '../batching/batcher.ts';
 import { ConfigError } from '../config/config.ts';
@@ -8,6 +9,15 @@ import type { Classifier } from '../inference/classifier.ts';
 import { createOrtClassifier, type OrtClassifierOptions } from '../inference/ort-classifier.ts';
 import type { ProviderPolicy } from '../inference/providers.ts';
 import type { OriginMetrics } from '../metrics/origin-metrics.ts';
+import {
+  type MaxBatch,
+  type ModelLatency,
+  maxBatchFor,
+  profiledRow,
+  profileLatency,
+  timeWarmRuns,
+  type WarmupOptions,
+} from './latency.ts';
 import { type ModelManifest, preprocessSpecOf, readManifest } from './manifest.ts';
 
 export interface ServedModel {
@@ -15,12 +25,16 @@ export interface ServedModel {
   readonly spec: PreprocessSpec;
   readonly classifier: Classifier;
   readonly batcher: Batcher;
+  /** Measured single-image latency on the provider in use; null when neither profiled nor timed. */
+  readonly latency: ModelLatency | null;
+  readonly maxBatch: MaxBatch;
   label(outputIndex: number): { index: number; label: string };
 }
 
 export interface BatchingOptions {
   windowMs: number;
-  maxBatch: number;
+  /** Explicit setting; null takes each model's best batch from the profile (else the default). */
+  maxBatch: number | null;
   maxQueue: number;
 }
 
@@ -30,6 +44,9 @@ export interface ModelRegistryOptions extends ProviderPolicy {
   models: readonly string[];
   threads: number;
   batching: BatchingOptions;
+  /** Measured latencies and best batches (ORIGIN_PROFILE); models it lacks are timed at warm-up. */
+  profile?: MeasuredProfile | null;
+  warmup?: WarmupOptions;
   metrics: OriginMetrics;
   log: (line: string) => void;
   createClassifier?: (options: OrtClassifierOptions) => Promise<Classifier>;
@@ -114,9 +131,13 @@ export class ModelRegistry {
       log: this.options.log,
     });
     const labels = { model: manifest.id };
+    const row = profiledRow(this.options.profile ?? null, manifest, classifier.provider);
+    const maxBatch = maxBatchFor(batching.maxBatch, row);
     const batcher = new Batcher({
       name: manifest.id,
-      ...batching,
+      windowMs: batching.windowMs,
+      maxQueue: batching.maxQueue,
+      maxBatch: maxBatch.value,
       runBatch: async (batch, count) => {
         const t = performance.now();
         const out = await classifier.run(batch, count);
@@ -127,10 +148,21 @@ export class ModelRegistry {
       onBatch: (size) => metrics.batchSize.observe(labels, size),
       onReject: (reason) => metrics.rejected.inc({ ...labels, reason }),
     });
-    await warmUp(classifier);
+    // The first run allocates memory arenas and (on GPU) picks kernels; do it before declaring readiness.
+    const timed = await timeWarmRuns(
+      classifier,
+      row ? { runs: 0, budgetMs: 0 } : (this.options.warmup ?? NO_TIMING),
+    );
+    const latency =
+      row && this.options.profile ? profileLatency(this.options.profile, row, classifier.provider) : timed;
     metrics.provider.set({ ...labels, provider: classifier.provider }, 1);
     metrics.queueDepth.set(labels, 0);
-    this.options.log(`${manifest.id}: loaded and warmed in ${Math.round(performance.now() - started)} ms`);
+    const speed = latency
+      ? `p50 ${latency.p50_ms} ms, p95 ${latency.p95_ms} ms (${latency.source})`
+      : 'latency not measured';
+    this.options.log(
+      `${manifest.id}: loaded and warmed in ${Math.round(performance.now() - started)} ms; ${speed}; max batch ${maxBatch.value} (${maxBatch.source})`,
+    );
     const offset = labelOffsetFor(manifest.classes);
     const imagenet = manifest.classes - offset === 1000;
     return {
@@ -138,6 +170,8 @@ export class ModelRegistry {
       spec,
       classifier,
       batcher,
+      latency,
+      maxBatch,
       label: (outputIndex) => {
         const index = outputIndex - offset;
         return { index, label: imagenet ? imagenetLabel(index) : `class ${index}` };
@@ -146,11 +180,7 @@ export class ModelRegistry {
   }
 }
 
-// The first run allocates memory arenas and (on GPU) picks kernels; do it before declaring readiness.
-async function warmUp(classifier: Classifier): Promise<void> {
-  const size = 3 * classifier.inputSize * classifier.inputSize;
-  await classifier.run(new Float32Array(size), 1);
-}
+const NO_TIMING: WarmupOptions = { runs: 0, budgetMs: 0 };
 
 async function exists(path: string): Promise<boolean> {
   try {

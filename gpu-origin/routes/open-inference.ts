@@ -61,6 +61,9 @@ function metadata(model: ServedModel) {
       weights: manifest.weights,
       weight_source: manifest.source,
       preprocess: model.spec,
+      // Measured single-image latency on this provider (from ORIGIN_PROFILE or timed at warm-up).
+      latency: model.latency,
+      max_batch: model.maxBatch,
     },
   };
 }

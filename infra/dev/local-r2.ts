@@ -4,6 +4,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Miniflare } from 'miniflare';
+import { PROFILE_KEYS, type ProfileRuntime } from '../../shared/catalog/profile.ts';
 
 /** Must match bucket_name in wrangler.toml: local R2 is keyed by it. */
 export const MODELS_BUCKET = 'edge-classifier-models';
@@ -16,11 +17,21 @@ export interface ModelFolder {
   dir: string;
 }
 
+/** A measured profile (profiles/<runtime>.json) to deploy next to the models, at PROFILE_KEYS[runtime]. */
+export interface ProfileFile {
+  runtime: ProfileRuntime;
+  file: string;
+}
+
 export async function fillLocalStorage(
   persistRoot: string,
-  contents: { models?: readonly ModelFolder[]; kvKeys?: readonly string[] },
+  contents: {
+    models?: readonly ModelFolder[];
+    profiles?: readonly ProfileFile[];
+    kvKeys?: readonly string[];
+  },
 ): Promise<void> {
-  if (!contents.models?.length && !contents.kvKeys) return;
+  if (!contents.models?.length && !contents.profiles?.length && !contents.kvKeys) return;
   const mf = new Miniflare({
     modules: true,
     script: 'export default { fetch() { return new Response(null, { status: 404 }); } }',
@@ -38,6 +49,9 @@ export async function fillLocalStorage(
       for (const name of names) {
         await bucket.put(`${model.id}/${name}`, new Uint8Array(await readFile(path.join(model.dir, name))));
       }
+    }
+    for (const profile of contents.profiles ?? []) {
+      await bucket.put(PROFILE_KEYS[profile.runtime], new Uint8Array(await readFile(profile.file)));
     }
     const kv = await mf.getKVNamespace('KEYS');
     for (const key of contents.kvKeys ?? []) await kv.put(key, 'local');

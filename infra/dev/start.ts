@@ -2,11 +2,14 @@
 // there is no GPU) and the edge Worker in local workerd with R2 filled, waits for both, prints the URLs.
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { unstable_startWorker } from 'wrangler';
+import { MODEL_IDS, type ModelId } from '../../shared/catalog/models.ts';
+import { PROFILE_RUNTIMES } from '../../shared/catalog/profile.ts';
 import { REPO_ROOT } from '../models/build.ts';
 import { ensureModels, type WantedModel, type WeightsPreference } from './ensure-models.ts';
-import { fillLocalStorage } from './local-r2.ts';
+import { fillLocalStorage, type ProfileFile } from './local-r2.ts';
 import { spawnOrigin, waitForOrigin } from './origin-process.ts';
 
 const log = (line: string) => console.log(`[start] ${line}`);
@@ -15,10 +18,8 @@ const EDGE_MODELS: WantedModel[] = [
   { id: 'efficientnet-b0', split: true },
   { id: 'efficientnet-b1', split: true },
 ];
-const ORIGIN_MODELS: WantedModel[] = [
-  { id: 'efficientnet-b5', split: false },
-  { id: 'efficientnet-b7', split: false },
-];
+/** The origin serves any of B2-B7; locally B5 and B7 unless ORIGIN_VARIANTS (e.g. b2,b3,b4,b5,b6,b7) says. */
+const DEFAULT_ORIGIN_VARIANTS = 'b5,b7';
 const ORIGIN_READY_TIMEOUT_MS = 10 * 60_000;
 
 /** Set once spawned, so that a failed start does not leave the origin running. */
@@ -34,6 +35,28 @@ function port(name: string, fallback: number): number {
   return value;
 }
 
+function originModels(): WantedModel[] {
+  const raw = process.env.ORIGIN_VARIANTS || DEFAULT_ORIGIN_VARIANTS;
+  const ids = raw.split(',').map((v) => `efficientnet-${v.trim().toLowerCase()}`);
+  const edge = new Set(EDGE_MODELS.map((m) => m.id));
+  const bad = ids.filter((id) => !(MODEL_IDS as readonly string[]).includes(id) || edge.has(id as ModelId));
+  if (bad.length > 0 || ids.length === 0) {
+    console.error(
+      `[start] ORIGIN_VARIANTS must list origin variants among b2..b7, got ${JSON.stringify(raw)}`,
+    );
+    process.exit(2);
+  }
+  return [...new Set(ids)].map((id) => ({ id: id as ModelId, split: false }));
+}
+
+/** profiles/<runtime>.json as `npm run profile` writes them; deployed with the models when present. */
+function measuredProfiles(): ProfileFile[] {
+  return PROFILE_RUNTIMES.map((runtime) => ({
+    runtime,
+    file: path.join(REPO_ROOT, 'profiles', `${runtime}.json`),
+  })).filter((profile) => existsSync(profile.file));
+}
+
 function weightsPreference(): WeightsPreference {
   const raw = process.env.MODELS_WEIGHTS ?? 'auto';
   if (raw === 'auto' || raw === 'pretrained' || raw === 'random') return raw;
@@ -45,6 +68,9 @@ async function main(): Promise<void> {
   const edgePort = port('EDGE_PORT', 8787);
   const originPort = port('ORIGIN_PORT', 8788);
   const modelsDir = path.resolve(process.env.MODELS_DIR ?? path.join(REPO_ROOT, 'models'));
+  const ORIGIN_MODELS = originModels();
+  const profiles = measuredProfiles();
+  const originProfile = profiles.find((p) => p.runtime === 'origin');
 
   const models = await ensureModels(modelsDir, [...EDGE_MODELS, ...ORIGIN_MODELS], weightsPreference(), log);
   const untrained = models.filter((m) => m.weights === 'untrained').map((m) => m.id);
@@ -59,6 +85,8 @@ async function main(): Promise<void> {
     models: ORIGIN_MODELS.map((m) => m.id),
     // Signed even locally (never ORIGIN_ALLOW_UNSIGNED): the edge gets the secret as a hidden binding.
     hmacKeys: `${keyId}:${secret}`,
+    // Its latencies and best batches; models the profile lacks are timed at warm-up.
+    ...(originProfile && !process.env.ORIGIN_PROFILE ? { env: { ORIGIN_PROFILE: originProfile.file } } : {}),
     output: 'inherit',
   });
   originProcess = origin;
@@ -90,7 +118,15 @@ async function main(): Promise<void> {
   await waitForOrigin(originUrl, origin, ORIGIN_READY_TIMEOUT_MS);
 
   const persist = path.join(REPO_ROOT, '.wrangler', 'state');
-  await fillLocalStorage(persist, { models: models.filter((m) => EDGE_MODELS.some((e) => e.id === m.id)) });
+  await fillLocalStorage(persist, {
+    models: models.filter((m) => EDGE_MODELS.some((e) => e.id === m.id)),
+    profiles,
+  });
+  log(
+    profiles.length > 0
+      ? `measured profiles in local R2: ${profiles.map((p) => path.relative(REPO_ROOT, p.file)).join(', ')}`
+      : 'no profiles/*.json: /v1/models reports no latencies (`npm run profile -- --json --runtime edge` makes one)',
+  );
   process.env.CLOUDFLARE_CF_FETCH_ENABLED ??= 'false';
   process.env.WRANGLER_SEND_METRICS ??= 'false';
   worker = await unstable_startWorker({

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { unstable_startWorker } from 'wrangler';
 import { REPO_ROOT } from '../models/build.ts';
-import { API_KEYS_KV_ID, fillLocalStorage } from './local-r2.ts';
+import { API_KEYS_KV_ID, fillLocalStorage, type ProfileFile } from './local-r2.ts';
 
 export { REPO_ROOT };
 
@@ -22,6 +22,8 @@ export interface ModelFiles {
 
 export interface BootOptions {
   models?: readonly ModelFiles[];
+  /** Measured profiles to put in the model bucket, as a deploy uploads them. */
+  profiles?: readonly ProfileFile[];
   /** Extra plain-text vars, e.g. { DEBUG_ROUTES: '1' }. */
   vars?: Record<string, string>;
   /** Secrets, e.g. { API_KEYS: 'k1,k2' }: bound like `wrangler secret put`, so wrangler prints "(hidden)". */
@@ -63,6 +65,7 @@ export async function bootWorker(options: BootOptions = {}): Promise<BootedWorke
   const persist = await mkdtemp(path.join(tmpdir(), 'edge-workerd-'));
   await fillLocalStorage(persist, {
     ...(options.models ? { models: options.models } : {}),
+    ...(options.profiles ? { profiles: options.profiles } : {}),
     ...(options.kvKeys ? { kvKeys: options.kvKeys } : {}),
   });
 

@@ -9,7 +9,9 @@ describe('origin configuration', () => {
       port: 8788,
       providers: ['cuda', 'cpu'],
       allowCpuFallback: true,
-      maxBatch: 8,
+      maxBatch: null,
+      profile: null,
+      warmupRuns: 5,
       models: [],
     });
     expect(config.modelsDir).toMatch(/models$/);

@@ -114,7 +114,7 @@ export async function bootWorker(options: BootOptions = {}): Promise<BootedWorke
   const url = await worker.url;
   return {
     url,
-    fetch: (pathAndQuery, init) => fetch(new URL(pathAndQuery, url), init),
+    fetch: (pathAndQuery, init) => fetchThroughDevProxy(new URL(pathAndQuery, url), init),
     logs: () => captured.join('\n'),
     dispose: async () => {
       try {
@@ -125,6 +125,21 @@ export async function bootWorker(options: BootOptions = {}): Promise<BootedWorke
       }
     },
   };
+}
+
+/**
+ * wrangler's local dev proxy answers a request it could not hand over because the runtime was being
+ * reloaded with this 503 (seen under heavy machine load even with watching off). The Worker never saw the
+ * request, so it is not the Worker's answer: dev tooling retries it once. Only GET/HEAD are retried by
+ * the proxy itself.
+ */
+export const DEV_PROXY_RESTART = 'Your worker restarted mid-request';
+
+export async function fetchThroughDevProxy(url: URL, init?: RequestInit): Promise<Response> {
+  const response = await fetch(url, init);
+  if (response.status !== 503) return response;
+  const text = await response.clone().text();
+  return text.startsWith(DEV_PROXY_RESTART) ? fetch(url, init) : response;
 }
 
 // workerd's console output reaches Node through wrangler's logger, i.e. console.* of this process.

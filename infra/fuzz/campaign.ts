@@ -2,6 +2,7 @@
 // process's memory, and restarts it (counting the restart) when it dies or stops answering.
 import os from 'node:os';
 import { ERROR_STATUS, ErrorEnvelopeSchema } from '../../shared/api/errors.ts';
+import { fetchThroughDevProxy } from '../dev/workerd.ts';
 import { type Base, makeBases } from './bases.ts';
 import { type FuzzCase, makeCase, requestFor } from './cases.ts';
 import { type EdgeOptions, FUZZ_API_KEY, type FuzzEdge, memory, resetPeak, startEdge } from './edge.ts';
@@ -103,7 +104,7 @@ export async function send(edge: FuzzEdge, c: Sendable, timeoutMs: number): Prom
   const before = memory(pid);
   const peakReset = resetPeak(pid);
   try {
-    const response = await fetch(new URL(path, edge.url), {
+    const response = await fetchThroughDevProxy(new URL(path, edge.url), {
       ...init,
       signal: AbortSignal.timeout(timeoutMs),
     });

@@ -114,6 +114,8 @@ function failMessage(
 ): string {
   // Tier auto fails (rather than degrades) only when the image was too large for the edge to try.
   if (byTier && plan.tier === 'auto') {
+    if (result.kind === 'busy')
+      return `The ${probe.width}x${probe.height} image is over the edge's pixel budget, so tier auto needs ${plan.originModel} on the GPU origin, whose queue is full; retry after the Retry-After delay.`;
     return `The ${probe.width}x${probe.height} image is over the edge's pixel budget, so tier auto needs ${plan.originModel} on the GPU origin, which is unavailable (${result.kind === 'not_configured' ? result.message : result.kind}).`;
   }
   if (result.kind === 'not_configured')

@@ -57,9 +57,9 @@ export function failureOf(outcome: {
   return { kind: outcome.kind, retryAfterS: outcome.retryAfterS };
 }
 
-/** 503/504 with our envelope and, when waiting can help, a Retry-After header. */
+/** 429/503/504 with our envelope and, when waiting can help, a Retry-After header. */
 export function failWith(
-  code: 'origin_unavailable' | 'deadline_exceeded',
+  code: 'queue_full' | 'origin_unavailable' | 'deadline_exceeded',
   message: string,
   retryAfterS: number | null,
 ): never {

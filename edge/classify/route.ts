@@ -54,6 +54,10 @@ export const classifyRoute = createRoute({
     413: errorResponse('Body or image dimensions over the limit.'),
     415: errorResponse('Not a JPEG, PNG or WebP image, or an unsupported Content-Type.'),
     422: errorResponse('The image could not be decoded.'),
+    429: errorResponse(
+      "The GPU origin's queue is full (queue_full); retry after the Retry-After delay, or send allow_degraded=true.",
+    ),
     503: errorResponse('The requested model or tier cannot be served here now.'),
+    504: errorResponse("The request's time budget ran out before the origin answered."),
   },
 });

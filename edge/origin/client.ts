@@ -152,9 +152,14 @@ export function createOriginClient(options: OriginClientOptions): OriginClient {
   };
 }
 
-/** Failures that say the origin is unhealthy. A rejected input is a healthy origin doing its job. */
+/**
+ * Failures that say the origin is unhealthy. A rejected input is a healthy origin doing its job, and so
+ * is a 429: an origin that sheds is up and admitting what it can. Counting 429s would open the breaker
+ * under load and refuse the traffic the origin could still serve; recording them as successes also lets
+ * a half-open probe that is shed close the breaker, since the origin evidently answers.
+ */
 function countsAgainstOrigin(result: AttemptResult): boolean {
-  return !result.ok && result.kind !== 'rejected';
+  return !result.ok && result.kind !== 'rejected' && result.kind !== 'busy';
 }
 
 function timedOut(budgetMs: number): Omit<OriginError, 'attempts'> {

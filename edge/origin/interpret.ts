@@ -61,7 +61,9 @@ export function interpretResponse(status: number, headers: Headers, bodyText: st
   // The origin ran out of the same budget we gave it: to the caller that is a timeout.
   if (status === 504 || code === 'deadline_exceeded') return { ...base, kind: 'timeout' };
   const retryAfterS = parseRetryAfter(headers.get('retry-after'), Date.now());
-  return { ...base, kind: 'unavailable', ...(retryAfterS === undefined ? {} : { retryAfterS }) };
+  // Shedding: the origin is up and answering, only full. Not an outage (see countsAgainstOrigin).
+  const kind = status === 429 ? 'busy' : 'unavailable';
+  return { ...base, kind, ...(retryAfterS === undefined ? {} : { retryAfterS }) };
 }
 
 function parseJson(text: string): unknown {

@@ -132,7 +132,8 @@ export function afterEdge(plan: EdgeFirstPlan, edgeTop1: number): EdgeDecision {
  * - circuit_open: the breaker failed the call fast, without contacting the origin
  * - connect: no connection (refused, reset, DNS), after the client's one retry
  * - timeout: no answer before the request's deadline
- * - unavailable: the origin answered with an error of its own (5xx, 429, 401/403 misconfiguration)
+ * - busy: the origin is up but full (429): it shed this request and said when to retry
+ * - unavailable: the origin answered with an error of its own (5xx, 401/403 misconfiguration)
  * - bad_response: a 2xx whose body is not a valid classification
  * - rejected: the origin refused this input (400, 413, 415, 422): the image, not the origin, is at fault
  */
@@ -141,6 +142,7 @@ export const ORIGIN_FAILURE_KINDS = [
   'circuit_open',
   'connect',
   'timeout',
+  'busy',
   'unavailable',
   'bad_response',
   'rejected',
@@ -165,8 +167,8 @@ export type OriginFailureOutcome =
     }
   | {
       action: 'fail';
-      status: 503 | 504;
-      code: 'origin_unavailable' | 'deadline_exceeded';
+      status: 429 | 503 | 504;
+      code: 'queue_full' | 'origin_unavailable' | 'deadline_exceeded';
       message: string;
       /** Seconds for a Retry-After header; null for 504, where waiting does not help. */
       retryAfterS: number | null;
@@ -179,6 +181,7 @@ const FAILURE_REASONS: Readonly<Record<OriginFailureKind, string>> = {
   circuit_open: 'origin_circuit_open',
   connect: 'origin_unreachable',
   timeout: 'origin_timeout',
+  busy: 'origin_busy',
   unavailable: 'origin_error',
   bad_response: 'origin_bad_response',
   rejected: 'origin_rejected_input',
@@ -209,6 +212,17 @@ export function onOriginFailure(
       code: 'deadline_exceeded',
       message: `The origin did not answer ${plan.originModel} within the request's deadline; allow_degraded=true accepts an edge answer instead.`,
       retryAfterS: null,
+    };
+  }
+  if (failure.kind === 'busy') {
+    // The origin is healthy and shedding: relay its 429 and its Retry-After, so clients back off
+    // instead of reading an outage into it.
+    return {
+      action: 'fail',
+      status: 429,
+      code: 'queue_full',
+      message: `The origin's queue for ${plan.originModel} is full; retry after the Retry-After delay, or send allow_degraded=true to accept an edge answer instead.`,
+      retryAfterS: retryAfterSeconds(failure.retryAfterS, defaults.retryAfterS),
     };
   }
   return {

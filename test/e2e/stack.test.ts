@@ -27,7 +27,12 @@ let edgeTop1: number;
 beforeAll(async () => {
   const started = Date.now();
   [stack, photo] = await Promise.all([
-    startStack({ edgeVars: { ORIGIN_TIMEOUT_MS: String(ORIGIN_TIMEOUT_MS) } }),
+    startStack({
+      edgeVars: { ORIGIN_TIMEOUT_MS: String(ORIGIN_TIMEOUT_MS) },
+      // One running and one waiting per model: the CPU setting of docs/reliability.md, and small enough
+      // that a handful of concurrent requests makes the origin shed.
+      originEnv: { ORIGIN_MAX_BATCH: '1', ORIGIN_MAX_QUEUE: '1' },
+    }),
     testPhoto().then((p) => p.bytes),
   ]);
   console.log(
@@ -205,6 +210,34 @@ describe('demo page in headless Chromium', () => {
     240_000,
   );
   if (!chromiumAvailable) console.log(`[e2e] ${CHROMIUM_PATH} is absent: the demo page test is skipped`);
+});
+
+describe('busy origin', () => {
+  it("accurate relays the origin's 429 queue_full with Retry-After, and shedding leaves the breaker closed", async () => {
+    // B5 takes seconds per image on CPU, the edge forwards tier accurate in milliseconds: one runs, one
+    // waits, and the rest are shed. More sheds than the breaker's threshold would have opened it if a 429
+    // counted as a failure.
+    const concurrent = BREAKER_FAILURES + 5;
+    const answers = await Promise.all(
+      Array.from({ length: concurrent }, () => classify(stack, photo, 'tier=accurate')),
+    );
+    const statuses = answers.map((a) => a.status);
+    expect(
+      statuses.every((s) => s === 200 || s === 429),
+      JSON.stringify(statuses),
+    ).toBe(true);
+    const shed = answers.filter((a) => a.status === 429);
+    expect(shed.length, JSON.stringify(statuses)).toBeGreaterThanOrEqual(BREAKER_FAILURES);
+    expect(answers.some((a) => a.status === 200)).toBe(true);
+    for (const { body, headers } of shed) {
+      expect((body.error as { code?: string } | undefined)?.code).toBe('queue_full');
+      expect(headers.get('retry-after')).toMatch(/^[1-9]\d*$/);
+    }
+    // The breaker is still closed: the next request reaches the origin and is answered by B5.
+    const after = await classify(stack, photo, 'tier=accurate');
+    expect(after.status, JSON.stringify(after.body)).toBe(200);
+    expectAnswer(after.body, 'efficientnet-b5', 'accurate');
+  }, 180_000);
 });
 
 // Last: these kill the origin and bring it back.

@@ -29,6 +29,8 @@ export interface Stack {
 export interface StackOptions {
   /** Extra edge vars (e.g. a short breaker cooldown). */
   edgeVars?: Record<string, string>;
+  /** Extra origin environment (e.g. a tiny queue, to see it shed). */
+  originEnv?: Record<string, string>;
 }
 
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
@@ -44,7 +46,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       modelsDir,
       models: ORIGIN_TEST_MODELS,
       hmacKeys: `${KEY_ID}:${secret}`,
-      env: { ORIGIN_EXECUTION_PROVIDERS: 'cpu', ORIGIN_PREPROCESS_WORKERS: '1' },
+      env: { ORIGIN_EXECUTION_PROVIDERS: 'cpu', ORIGIN_PREPROCESS_WORKERS: '1', ...options.originEnv },
       output: (chunk) => logs.push(chunk),
     });
     origin = child;

@@ -118,10 +118,13 @@ function expected(
       degradedReason: reason,
     };
   }
+  // busy: the origin shed the request; its 429 and retry hint reach the client unchanged.
   const answer =
     origin === 'timeout'
       ? { error: 504, code: 'deadline_exceeded', retryAfterS: null }
-      : { error: 503, code: 'origin_unavailable', retryAfterS: 7 };
+      : origin === 'busy'
+        ? { error: 429, code: 'queue_full', retryAfterS: 7 }
+        : { error: 503, code: 'origin_unavailable', retryAfterS: 7 };
   return { edgeRuns, originCalls, answer, degradedReason: null };
 }
 
@@ -130,6 +133,7 @@ const REASONS: Record<OriginFailureKind, string> = {
   circuit_open: 'origin_circuit_open',
   connect: 'origin_unreachable',
   timeout: 'origin_timeout',
+  busy: 'origin_busy',
   unavailable: 'origin_error',
   bad_response: 'origin_bad_response',
   rejected: 'origin_rejected_input',
@@ -162,8 +166,8 @@ describe('escalation policy, exhaustive', () => {
                   expect(got, JSON.stringify({ params, top1, origin, fitsEdge })).toEqual(want);
                   cases++;
                 }
-    // 6 tiers × 9 models × (3+3+2+2 scores) × 8 outcomes × 3 flags × 2 image fits
-    expect(cases).toBe(6 * 9 * 10 * 8 * 3 * 2);
+    // 6 tiers × 9 models × (3+3+2+2 scores) × 9 outcomes × 3 flags × 2 image fits
+    expect(cases).toBe(6 * 9 * 10 * 9 * 3 * 2);
   });
 });
 
@@ -237,6 +241,33 @@ describe('escalation policy, spelled out', () => {
     // A sub-second hint still yields a usable header value.
     expect(onOriginFailure(plan, { kind: 'unavailable', retryAfterS: 0.01 }, DEFAULTS)).toMatchObject({
       retryAfterS: 1,
+    });
+  });
+
+  it('a busy origin: accurate relays 429 queue_full with its Retry-After; auto and allow_degraded degrade', () => {
+    const accurate = planRoute({ tier: 'accurate' }, DEFAULTS, FITS);
+    if (accurate.kind !== 'origin') throw new Error('unreachable');
+    const outcome = onOriginFailure(accurate, { kind: 'busy', retryAfterS: 4 }, DEFAULTS);
+    expect(outcome).toMatchObject({ action: 'fail', status: 429, code: 'queue_full', retryAfterS: 4 });
+    if (outcome.action !== 'fail') throw new Error('unreachable');
+    expect(outcome.message).toContain('efficientnet-b5');
+    // Without a hint from the origin, the configured default.
+    expect(onOriginFailure(accurate, { kind: 'busy' }, DEFAULTS)).toMatchObject({ retryAfterS: 7 });
+
+    const auto = planRoute({ tier: 'auto' }, DEFAULTS, FITS);
+    if (auto.kind !== 'edge-then-origin') throw new Error('unreachable');
+    expect(onOriginFailure(auto, { kind: 'busy', retryAfterS: 4 }, DEFAULTS)).toEqual({
+      action: 'degrade',
+      edgeModel: 'efficientnet-b0',
+      runEdge: false,
+      reason: 'origin_busy',
+    });
+    const degradable = planRoute({ tier: 'max', allow_degraded: true }, DEFAULTS, FITS);
+    if (degradable.kind !== 'origin') throw new Error('unreachable');
+    expect(onOriginFailure(degradable, { kind: 'busy', retryAfterS: 4 }, DEFAULTS)).toMatchObject({
+      action: 'degrade',
+      edgeModel: 'efficientnet-b1',
+      reason: 'origin_busy',
     });
   });
 

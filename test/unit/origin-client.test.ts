@@ -226,6 +226,24 @@ describe('origin client: failures and retries', () => {
     expect(c.breaker.state).toBe('closed');
   });
 
+  it('reports a 429 as busy with its envelope and Retry-After, without retrying', async () => {
+    behaviour = (_req, res) =>
+      sendJson(res, 429, envelope('queue_full', 'queue full'), { 'retry-after': '3' });
+    const result = await client().classify(IMAGE, 'image/png', call());
+    expect(result).toMatchObject({ ok: false, kind: 'busy', status: 429, attempts: 1, retryAfterS: 3 });
+    if (result.ok) throw new Error('unreachable');
+    expect(result.envelope?.error.code).toBe('queue_full');
+    expect(seen).toHaveLength(1);
+  });
+
+  it('a 503 that names queue_full is still an outage, not shedding: only the 429 status is busy', async () => {
+    behaviour = (_req, res) => sendJson(res, 503, envelope('queue_full', 'busy'), { 'retry-after': '2' });
+    expect(await client().classify(IMAGE, 'image/png', call())).toMatchObject({
+      kind: 'unavailable',
+      retryAfterS: 2,
+    });
+  });
+
   it('a 2xx that is not a classification is a bad response', async () => {
     behaviour = (_req, res) => sendJson(res, 200, { hello: 'world' });
     expect(await client().classify(IMAGE, 'image/png', call())).toMatchObject({
@@ -286,6 +304,29 @@ describe('origin client: circuit breaker', () => {
     expect(connections).toBeLessThanOrEqual(3);
   });
 
+  it('a shedding origin (429) never opens it: the origin is up, only full', async () => {
+    behaviour = (_req, res) => sendJson(res, 429, envelope('queue_full', 'full'), { 'retry-after': '1' });
+    const c = client({ breaker: { failureThreshold: 2, cooldownMs: 60_000 } });
+    for (let i = 0; i < 5; i++)
+      expect(await c.classify(IMAGE, 'image/png', call())).toMatchObject({ kind: 'busy', attempts: 1 });
+    expect(c.breaker.state).toBe('closed');
+    expect(c.breaker.failures).toBe(0);
+    expect(seen).toHaveLength(5);
+  });
+
+  it('a 429 between outage failures breaks the run of consecutive failures', async () => {
+    const c = client({ breaker: { failureThreshold: 2, cooldownMs: 60_000 } });
+    behaviour = (_req, res) => sendJson(res, 500, envelope('internal', 'down'));
+    await c.classify(IMAGE, 'image/png', call());
+    expect(c.breaker.failures).toBe(1);
+    behaviour = (_req, res) => sendJson(res, 429, envelope('queue_full', 'full'));
+    await c.classify(IMAGE, 'image/png', call());
+    expect(c.breaker.failures).toBe(0);
+    behaviour = (_req, res) => sendJson(res, 500, envelope('internal', 'down'));
+    await c.classify(IMAGE, 'image/png', call());
+    expect(c.breaker.state).toBe('closed');
+  });
+
   it('connection failures count too, once per call (the retry is part of the call)', async () => {
     const c = client({ baseUrl: await deadPort(), breaker: { failureThreshold: 2 } });
     await c.classify(IMAGE, 'image/png', call());
@@ -315,6 +356,19 @@ describe('origin client: circuit breaker', () => {
     expect(probe.ok).toBe(true);
     expect(breaker.state).toBe('closed');
     expect(seen).toHaveLength(4);
+  });
+
+  it('a half-open probe that the origin sheds (429) closes it: the origin answered', async () => {
+    const clock = { t: 0 };
+    const breaker = new CircuitBreaker({ failureThreshold: 1, cooldownMs: 1_000, now: () => clock.t });
+    const c = client({ breaker });
+    behaviour = (_req, res) => sendJson(res, 500, envelope('internal', 'down'));
+    await c.classify(IMAGE, 'image/png', call());
+    expect(breaker.state).toBe('open');
+    clock.t += 1_000;
+    behaviour = (_req, res) => sendJson(res, 429, envelope('queue_full', 'full'), { 'retry-after': '1' });
+    expect(await c.classify(IMAGE, 'image/png', call())).toMatchObject({ kind: 'busy' });
+    expect(breaker.state).toBe('closed');
   });
 
   it('while a probe is in flight, other calls fail fast', async () => {

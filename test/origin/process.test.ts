@@ -8,7 +8,6 @@ import { buildModelsDir, classify, metricValue, solidImage } from './helpers.ts'
 // configuration, and draining on SIGTERM.
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const TSX = fileURLToPath(new URL('../../node_modules/.bin/tsx', import.meta.url));
 
 let modelsDir: string;
 let cleanup: () => Promise<void>;
@@ -41,7 +40,9 @@ interface Child {
 }
 
 function startMain(env: Record<string, string>): Child {
-  const child = spawn(TSX, ['gpu-origin/main.ts'], {
+  // Node itself with tsx's loader (not the tsx wrapper, which forks): a kill reaches the process under test
+  // and none is left behind.
+  const child = spawn(process.execPath, ['--import', 'tsx', 'gpu-origin/main.ts'], {
     cwd: ROOT,
     env: {
       PATH: process.env.PATH,

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ERROR_CODE_HEADER } from '../../gpu-origin/http/open-inference-error.ts';
 import { ErrorEnvelopeSchema } from '../../shared/api/errors.ts';
 import { buildModelsDir, classify, solidImage, startTestOrigin, type TestOrigin } from './helpers.ts';
 
@@ -25,6 +26,15 @@ async function expectError(response: Response, status: number, code: string) {
   const body = ErrorEnvelopeSchema.parse(await response.json());
   expect(body.error.code).toBe(code);
   return body.error.message;
+}
+
+/** /v2 answers errors in the Open Inference Protocol's shape, the code in a header. */
+async function expectV2Error(response: Response, status: number, code: string) {
+  expect(response.status).toBe(status);
+  expect(response.headers.get(ERROR_CODE_HEADER)).toBe(code);
+  const body = (await response.json()) as { error: string };
+  expect(typeof body.error).toBe('string');
+  return body.error;
 }
 
 const decodes = () => origin.preparer.stats().started;
@@ -81,7 +91,7 @@ describe('base64 images', () => {
         JSON.stringify({ image: `${png.slice(0, 40)}!!`, model: 'efficientnet-b0' }),
       ),
       400,
-      'invalid_parameter',
+      'invalid_request',
     );
     expect(message).toContain('base64');
   });
@@ -96,20 +106,20 @@ describe('KServe v2 input', () => {
     const depth = 20_000;
     const data = `${'['.repeat(depth)}0${']'.repeat(depth)}`;
     const body = `{"inputs":[{"name":"input","datatype":"FP32","shape":[1,3,224,224],"data":${data}}]}`;
-    const message = await expectError(await infer(body), 400, 'invalid_parameter');
+    const message = await expectV2Error(await infer(body), 400, 'invalid_parameter');
     expect(message).toContain('nested deeper than shape');
     // The origin is still serving.
     expect((await fetch(`${origin.url}/v2/health/live`)).status).toBe(200);
   });
 
   it('refuses a huge shape from the shape alone, and data with more values than its shape', async () => {
-    const message = await expectError(
+    const message = await expectV2Error(
       await infer({ inputs: [{ ...base, shape: [1_000_000, 3, 224, 224], data: [0] }] }),
       400,
       'invalid_parameter',
     );
     expect(message).toContain('more than a request body can carry');
-    const extra = await expectError(
+    const extra = await expectV2Error(
       await infer({ inputs: [{ ...base, data: new Array(3 * 224 * 224 + 1).fill(0) }] }),
       400,
       'invalid_parameter',
@@ -122,9 +132,9 @@ describe('KServe v2 input', () => {
       Array.from({ length: 3 }, () => Array.from({ length: 224 }, () => new Array(224).fill(0.5))),
     ];
     expect((await infer({ inputs: [{ ...base, data: nested }] })).status).toBe(200);
-    await expectError(await infer({ inputs: [{ ...base, data: [[['x']]] }] }), 400, 'invalid_parameter');
+    await expectV2Error(await infer({ inputs: [{ ...base, data: [[['x']]] }] }), 400, 'invalid_parameter');
     // The datatype is checked before data is looked at.
-    const message = await expectError(
+    const message = await expectV2Error(
       await infer({ inputs: [{ ...base, datatype: 'BYTES', data: 'x'.repeat(1000) }] }),
       400,
       'invalid_parameter',

@@ -1,40 +1,19 @@
-// The edge Worker: POST /v1/classify on EfficientNet-B0/B1 (onnxruntime-web in workerd), GET /v1/models,
-// GET /healthz, the OpenAPI document at /openapi.json and the demo page at /.
-import { sendError } from '../shared/http/errors.ts';
-import { requestIds } from '../shared/http/request-id.ts';
-import { VERSION } from '../shared/version.ts';
-import { apiKeyAuth } from './auth/api-key.ts';
-import { classifyHandler } from './classify/handler.ts';
-import { classifyRoute } from './classify/route.ts';
-import { requireConfig } from './config.ts';
-import { DEBUG_PREFIX, debugRoutes } from './debug/route.ts';
-import { healthHandler, healthRoute } from './health/route.ts';
-import { createApp } from './http/create-app.ts';
-import { modelsHandler, modelsRoute } from './models/route.ts';
-import { INDEX_HTML } from './web/page.ts';
+// The edge Worker: the app of edge/app.ts with its real runtimes, the image codecs and onnxruntime-web
+// (WASM in workerd) and the R2 model bucket.
+import { createEdgeApp } from './app.ts';
+import { runEdgeModel } from './classify/edge-run.ts';
+import { decodeProbed } from './classify/image-tensor.ts';
+import { debugRoutes } from './debug/route.ts';
+import { isLoaded } from './inference/registry.ts';
+import { readManifest, readProfile } from './models/store.ts';
 
-const app = createApp();
-
-app.use('*', requestIds());
-app.use('*', requireConfig());
-app.use('*', apiKeyAuth({ publicPaths: ['/', '/healthz', '/openapi.json'] }));
-
-app.openapi(classifyRoute, classifyHandler);
-app.all(classifyRoute.path, (c) => sendError(c, 'method_not_allowed', 'Use POST for /v1/classify.'));
-app.openapi(modelsRoute, modelsHandler);
-app.openapi(healthRoute, healthHandler);
-app.get('/', (c) => c.html(INDEX_HTML));
-app.route(DEBUG_PREFIX, debugRoutes());
-
-app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', { type: 'http', scheme: 'bearer' });
-app.doc31('/openapi.json', {
-  openapi: '3.1.0',
-  info: {
-    title: 'Edge image classification API',
-    version: VERSION,
-    description:
-      'EfficientNet-B0/B1 on Cloudflare Workers, escalating to EfficientNet-B5..B7 on a GPU origin.',
-  },
+const app = createEdgeApp({
+  decode: decodeProbed,
+  runModel: runEdgeModel,
+  isLoaded,
+  weightsOf: async (env, model) => (await readManifest(env.MODELS, model).catch(() => null))?.weights,
+  profile: (env, runtime) => readProfile(env.MODELS, runtime),
+  debugRoutes: debugRoutes(),
 });
 
 export default app satisfies ExportedHandler<Env>;

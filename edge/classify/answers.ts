@@ -7,7 +7,7 @@
 import type { ClassifyResponse } from '../../shared/api/classify.ts';
 import type { Tier } from '../../shared/policy/tiers.ts';
 import type { OriginSuccess } from '../origin/interpret.ts';
-import type { EdgeRun } from './edge-run.ts';
+import type { EdgeRun } from './run-result.ts';
 
 export interface EdgeWork {
   run: EdgeRun;

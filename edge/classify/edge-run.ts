@@ -1,5 +1,4 @@
 // One edge model on one decoded image: load (memoised per isolate), preprocess, run, top-k.
-import type { Prediction } from '../../shared/api/classify.ts';
 import { labelOffsetFor } from '../../shared/catalog/labels.ts';
 import { CATALOG, type ModelId, preprocessFor } from '../../shared/catalog/models.ts';
 import { ApiError } from '../../shared/http/errors.ts';
@@ -7,16 +6,9 @@ import type { RgbImage } from '../../shared/preprocess/index.ts';
 import { loadedModel, ModelNotDeployedError } from '../inference/registry.ts';
 import { imageTensor } from './image-tensor.ts';
 import { topPredictions } from './predictions.ts';
+import type { EdgeRun } from './run-result.ts';
 
-export interface EdgeRun {
-  model: ModelId;
-  weights: 'pretrained' | 'untrained';
-  predictions: Prediction[];
-  /** Top-1 probability, whatever top_k is. */
-  top1: number;
-  preprocessMs: number;
-  inferenceMs: number;
-}
+export type { EdgeRun } from './run-result.ts';
 
 export async function runEdgeModel(env: Env, id: ModelId, image: RgbImage, topK: number): Promise<EdgeRun> {
   // The manifest says which preprocessing the weights were trained with.

@@ -7,19 +7,12 @@ import {
   planRoute,
 } from '../../shared/policy/escalation.ts';
 import type { Tier } from '../../shared/policy/tiers.ts';
+import type { EdgeCompute } from '../compute.ts';
 import { edgeConfig, ORIGIN_MAX_IMAGE_PIXELS } from '../config.ts';
 import type { AppEnv } from '../http/app-env.ts';
-import type { ImageProbe } from '../image/index.ts';
+import type { ImageProbe } from '../image/probe.ts';
 import { type AnswerContext, degradedAnswer, type EdgeWork, edgeAnswer, originAnswer } from './answers.ts';
-import { runEdgeModel } from './edge-run.ts';
-import {
-  checkLimits,
-  decodeProbed,
-  edgeImageLimits,
-  fitsLimits,
-  imageLimits,
-  probeChecked,
-} from './image-tensor.ts';
+import { checkLimits, edgeImageLimits, fitsLimits, imageLimits, probeChecked } from './image-checks.ts';
 import { classifyInput } from './input.ts';
 import { callOrigin, failureOf, failWith, type OriginOutcome, relayRejection } from './origin-call.ts';
 import type { classifyRoute } from './route.ts';
@@ -28,9 +21,16 @@ import type { classifyRoute } from './route.ts';
 // models; auto runs B0 and escalates to the origin below min_confidence; accurate, max, origin models
 // and auto with an image over the edge's limits go to the origin without edge compute. The handler
 // follows the one plan planRoute makes. Every image limit is checked from the headers before a model
-// loads or a byte leaves for the origin.
+// loads or a byte leaves for the origin. Decoding and inference come in as `compute` (WASM in the Worker).
 
-export const classifyHandler: RouteHandler<typeof classifyRoute, AppEnv> = async (c) => {
+type ClassifyContext = Parameters<RouteHandler<typeof classifyRoute, AppEnv>>[0];
+
+export const classifyHandler =
+  (compute: EdgeCompute): RouteHandler<typeof classifyRoute, AppEnv> =>
+  (c) =>
+    classify(c, compute);
+
+async function classify(c: ClassifyContext, compute: EdgeCompute) {
   const started = performance.now();
   const config = edgeConfig(c.env);
   const deadlineMs = Date.now() + config.originTimeoutMs;
@@ -50,9 +50,9 @@ export const classifyHandler: RouteHandler<typeof classifyRoute, AppEnv> = async
 
   const runEdge = async (model: EdgeWork['run']['model']): Promise<EdgeWork> => {
     const decodeStarted = performance.now();
-    const image = await decodeProbed(bytes, probe);
+    const image = await compute.decode(bytes, probe);
     const decodeMs = performance.now() - decodeStarted;
-    return { run: await runEdgeModel(c.env, model, image, params.top_k), decodeMs };
+    return { run: await compute.runModel(c.env, model, image, params.top_k), decodeMs };
   };
 
   if (plan.kind === 'edge') {
@@ -102,7 +102,7 @@ export const classifyHandler: RouteHandler<typeof classifyRoute, AppEnv> = async
     failMessage(plan, params.model === undefined, probe, result, outcome.message),
     outcome.retryAfterS,
   );
-};
+}
 
 /** The policy's message, made specific where the edge knows more than the policy does. */
 function failMessage(

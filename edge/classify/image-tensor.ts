@@ -7,7 +7,6 @@ import { preprocess, type RgbImage } from '../../shared/preprocess/index.ts';
 import { DecodeBusyError } from '../image/decode-memory.ts';
 import { EDGE_DECODE_MIN_SIDE, edgeImageLimits } from '../image/edge-limits.ts';
 import {
-  checkDimensions,
   DEFAULT_LIMITS,
   type DecodeLease,
   DecodeMemory,
@@ -16,10 +15,12 @@ import {
   type ImageLimits,
   type ImageProbe,
   planDecode,
-  probeImage,
 } from '../image/index.ts';
+import { checkLimits, probeChecked } from './image-checks.ts';
 
 export { EDGE_DECODE_MIN_SIDE, edgeImageLimits, imageLimits } from '../image/edge-limits.ts';
+// The header checks live apart from the decoder so that code without WASM can use them.
+export { checkLimits, fitsLimits, probeChecked } from './image-checks.ts';
 
 /**
  * Concurrent decodes in one isolate share this much memory; the rest of the 128 MB belongs to the
@@ -36,28 +37,6 @@ export const decodeMemory = new DecodeMemory({
   leaseMs: DECODE_LEASE_MS,
 });
 const leases = new WeakMap<RgbImage, DecodeLease>();
-
-/** Type and dimensions from the headers only; an empty, unknown or broken header is a 400 / 415 / 422. */
-export function probeChecked(bytes: Uint8Array): ImageProbe {
-  if (bytes.byteLength === 0) throw new ApiError('invalid_request', 'The request carries no image.');
-  return asApiError(() => probeImage(bytes));
-}
-
-/** True when the header dimensions are within `limits` (nothing decoded). */
-export function fitsLimits(probe: ImageProbe, limits: ImageLimits): boolean {
-  try {
-    checkDimensions(probe, limits);
-    return true;
-  } catch (error) {
-    if (error instanceof ImageError) return false;
-    throw error;
-  }
-}
-
-/** A 413 when the header dimensions exceed `limits`; `hint` is appended to the message. */
-export function checkLimits(probe: ImageProbe, limits: ImageLimits, hint = ''): void {
-  asApiError(() => checkDimensions(probe, limits), hint);
-}
 
 /**
  * Decodes an image whose header was already probed and checked against the edge limits, inside the
@@ -94,15 +73,6 @@ export async function decodeChecked(
   const probe = probeChecked(bytes);
   checkLimits(probe, limits);
   return decodeProbed(bytes, probe);
-}
-
-function asApiError<T>(step: () => T, hint = ''): T {
-  try {
-    return step();
-  } catch (error) {
-    if (error instanceof ImageError) throw new ApiError(error.code, error.message + hint);
-    throw error;
-  }
 }
 
 export interface ImageTensor {

@@ -1,8 +1,7 @@
-// Internal numbers for benchmarks and tests. Mounted only when DEBUG_ROUTES=1 and kept out of the
-// OpenAPI document; production deployments never set it.
+// Internal numbers for benchmarks and tests. The app mounts them under /_debug only when DEBUG_ROUTES=1
+// and keeps them out of the OpenAPI document; production deployments never set it.
 import { Hono } from 'hono';
 import { ApiError } from '../../shared/http/errors.ts';
-import { edgeConfig } from '../config.ts';
 import type { AppEnv } from '../http/app-env.ts';
 import {
   EXPECTED_ORT_VERSION,
@@ -13,14 +12,8 @@ import {
 import { loadTimings, sessionStats } from '../inference/registry.ts';
 import { isProfilableId, syntheticRun } from '../inference/synthetic-run.ts';
 
-export const DEBUG_PREFIX = '/_debug';
-
 export function debugRoutes(): Hono<AppEnv> {
   const routes = new Hono<AppEnv>();
-  routes.use('*', async (c, next) => {
-    if (!edgeConfig(c.env).debugRoutes) return c.notFound();
-    await next();
-  });
   routes.get('/inference', (c) =>
     c.json({
       ort_version: ortVersion(),

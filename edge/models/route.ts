@@ -2,9 +2,8 @@ import { createRoute, type RouteHandler } from '@hono/zod-openapi';
 import { type ModelInfo, type ModelLatency, ModelsResponseSchema } from '../../shared/api/models.ts';
 import { CATALOG, type CatalogEntry } from '../../shared/catalog/models.ts';
 import { type MeasuredProfile, measuredRow, type ProfileRuntime } from '../../shared/catalog/profile.ts';
+import type { EdgeCompute } from '../compute.ts';
 import type { AppEnv } from '../http/app-env.ts';
-import { isLoaded } from '../inference/registry.ts';
-import { readManifest, readProfile } from './store.ts';
 
 export const modelsRoute = createRoute({
   method: 'get',
@@ -16,20 +15,29 @@ export const modelsRoute = createRoute({
   },
 });
 
-export const modelsHandler: RouteHandler<typeof modelsRoute, AppEnv> = async (c) => {
-  const [edge, origin] = await Promise.all([profileOf(c.env, 'edge'), profileOf(c.env, 'origin')]);
-  const profiles = { edge, origin };
-  const models = await Promise.all(
-    Object.values(CATALOG).map((entry) => describe(c.env, entry, profiles[entry.placement])),
-  );
-  return c.json({ models }, 200);
-};
+export const modelsHandler =
+  (compute: EdgeCompute): RouteHandler<typeof modelsRoute, AppEnv> =>
+  async (c) => {
+    const [edge, origin] = await Promise.all([
+      profileOf(compute, c.env, 'edge'),
+      profileOf(compute, c.env, 'origin'),
+    ]);
+    const profiles = { edge, origin };
+    const models = await Promise.all(
+      Object.values(CATALOG).map((entry) => describe(compute, c.env, entry, profiles[entry.placement])),
+    );
+    return c.json({ models }, 200);
+  };
 
 // Both profiles are deployed to R2 with the models: the edge's from its own workerd runs, the origin's
 // from `npm run profile -- --runtime origin` on the origin's hardware. The listing stays up without them.
-async function profileOf(env: Env, runtime: ProfileRuntime): Promise<MeasuredProfile | null> {
+async function profileOf(
+  compute: EdgeCompute,
+  env: Env,
+  runtime: ProfileRuntime,
+): Promise<MeasuredProfile | null> {
   try {
-    return await readProfile(env.MODELS, runtime);
+    return await compute.profile(env, runtime);
   } catch (error) {
     console.warn(`/v1/models: ${(error as Error).message}; latencies of the ${runtime} left out`);
     return null;
@@ -49,20 +57,22 @@ function latencyOf(profile: MeasuredProfile | null, entry: CatalogEntry): ModelL
   };
 }
 
-async function describe(env: Env, entry: CatalogEntry, profile: MeasuredProfile | null): Promise<ModelInfo> {
+async function describe(
+  compute: EdgeCompute,
+  env: Env,
+  entry: CatalogEntry,
+  profile: MeasuredProfile | null,
+): Promise<ModelInfo> {
   const info: ModelInfo = {
     id: entry.id,
     resolution: entry.resolution,
     placement: entry.placement,
-    loaded: entry.placement === 'edge' && isLoaded(entry.id),
+    loaded: entry.placement === 'edge' && compute.isLoaded(entry.id),
     weights: 'unknown',
   };
   const latency = latencyOf(profile, entry);
   if (latency) info.latency = latency;
   // The edge knows its own models' weights from model.json in R2; origin models are the origin's to report.
-  if (entry.placement === 'edge') {
-    const manifest = await readManifest(env.MODELS, entry.id).catch(() => null);
-    if (manifest) info.weights = manifest.weights;
-  }
+  if (entry.placement === 'edge') info.weights = (await compute.weightsOf(env, entry.id)) ?? 'unknown';
   return info;
 }

@@ -38,7 +38,7 @@ function tierOfModel(id: string): Tier {
 function chooseModel(registry: ModelRegistry, params: ClassifyParams): { model: ServedModel; tier: Tier } {
   if (params.model !== undefined) {
     const model = registry.get(params.model);
-    if (!model) throw new ApiError('model_unavailable', `${params.model} is not served by this origin`);
+    if (!model) throw new ApiError('model_unavailable', `${params.model} is not served by this origin.`);
     return { model, tier: params.tier ?? tierOfModel(params.model) };
   }
   const tier = params.tier ?? 'accurate';
@@ -46,7 +46,7 @@ function chooseModel(registry: ModelRegistry, params: ClassifyParams): { model: 
   if (!model)
     throw new ApiError(
       'tier_unavailable',
-      `tier ${tier} needs ${TIER_MODEL[tier]}, which this origin does not serve`,
+      `Tier ${tier} needs ${TIER_MODEL[tier]}, which this origin does not serve.`,
     );
   return { model, tier };
 }
@@ -61,7 +61,7 @@ async function readRequest(
     try {
       json = await req.json();
     } catch {
-      throw new ApiError('invalid_request', 'the JSON body cannot be parsed');
+      throw new ApiError('invalid_request', 'The JSON body cannot be parsed.');
     }
     const parsed = ClassifyJsonBodySchema.safeParse(json);
     if (!parsed.success) throw new ApiError('invalid_parameter', describeIssues(parsed.error.issues));

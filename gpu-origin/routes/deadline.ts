@@ -10,7 +10,7 @@ export function deadlineFrom(header: string | undefined, arrivedAt: number, defa
   if (header.trim() === '' || !Number.isInteger(ms) || ms < 0 || ms > MAX_DEADLINE_MS) {
     throw new ApiError(
       'invalid_parameter',
-      `${DEADLINE_HEADER} must be a whole number of milliseconds from 0 to ${MAX_DEADLINE_MS}`,
+      `The ${DEADLINE_HEADER} header must be a whole number of milliseconds from 0 to ${MAX_DEADLINE_MS}.`,
     );
   }
   return arrivedAt + ms;
@@ -25,7 +25,7 @@ export function requireTimeLeft(deadlineAt: number, now: number, request: Reques
     const unread = request.body !== null && !request.bodyUsed;
     throw new ApiError(
       'deadline_exceeded',
-      'the deadline passed before the request was admitted',
+      'The deadline passed before the request was admitted.',
       unread ? { connection: 'close' } : {},
     );
   }

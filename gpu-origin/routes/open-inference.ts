@@ -43,7 +43,7 @@ const InferRequestSchema = z.object({
 
 function modelOr404(registry: ModelRegistry, name: string): ServedModel {
   const model = registry.get(name);
-  if (!model) throw new ApiError('not_found', `model ${name} is not served here`);
+  if (!model) throw new ApiError('not_found', `Model ${name} is not served here.`);
   return model;
 }
 
@@ -95,7 +95,7 @@ export function openInferenceRoutes(options: OpenInferenceOptions) {
     try {
       json = await c.req.json();
     } catch {
-      throw new ApiError('invalid_request', 'the body must be a JSON inference request');
+      throw new ApiError('invalid_request', 'The body must be a JSON inference request.');
     }
     const parsed = InferRequestSchema.safeParse(json);
     if (!parsed.success) throw new ApiError('invalid_request', describeIssues(parsed.error.issues));
@@ -105,16 +105,17 @@ export function openInferenceRoutes(options: OpenInferenceOptions) {
     const r = manifest.resolution;
 
     if (input.name !== manifest.inputName) {
-      throw new ApiError('invalid_parameter', `input must be named "${manifest.inputName}"`);
+      throw new ApiError('invalid_parameter', `The input must be named "${manifest.inputName}".`);
     }
-    if (input.datatype !== 'FP32') throw new ApiError('invalid_parameter', 'datatype must be FP32');
+    if (input.datatype !== 'FP32')
+      throw new ApiError('invalid_parameter', 'The input datatype must be FP32.');
     const [n, ...rest] = input.shape;
     if (n === undefined || n < 1 || rest.join(',') !== `3,${r},${r}`) {
-      throw new ApiError('invalid_parameter', `shape must be [N, 3, ${r}, ${r}] with N >= 1`);
+      throw new ApiError('invalid_parameter', `The input shape must be [N, 3, ${r}, ${r}] with N >= 1.`);
     }
     for (const out of request.outputs ?? []) {
       if (out.name !== manifest.outputName)
-        throw new ApiError('invalid_parameter', `unknown output "${out.name}"`);
+        throw new ApiError('invalid_parameter', `Unknown output "${out.name}".`);
     }
     const perImage = 3 * r * r;
     // JSON needs at least two bytes per number ("0,"): a shape that no admissible body can fill is refused
@@ -122,7 +123,7 @@ export function openInferenceRoutes(options: OpenInferenceOptions) {
     if (n * perImage * 2 - 1 > options.maxBodyBytes) {
       throw new ApiError(
         'invalid_parameter',
-        `shape [${input.shape.join(', ')}] needs ${n * perImage} values, more than a request body can carry`,
+        `Shape [${input.shape.join(', ')}] needs ${n * perImage} values, more than a request body can carry.`,
       );
     }
     let place: Reservation;

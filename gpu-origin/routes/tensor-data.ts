@@ -8,21 +8,21 @@ export function readTensorData(data: unknown, shape: readonly number[]): Float32
   const total = shape.reduce((a, b) => a * b, 1);
   const out = new Float32Array(total);
   let count = 0;
-  const bad = (message: string) => new ApiError('invalid_parameter', `data: ${message}`);
+  const bad = (message: string) => new ApiError('invalid_parameter', `The input's data ${message}.`);
 
   const walk = (node: unknown[], depth: number): void => {
     for (const item of node) {
       if (typeof item === 'number') {
-        if (!Number.isFinite(item)) throw bad('values must be finite numbers');
+        if (!Number.isFinite(item)) throw bad('must hold finite numbers only');
         if (count === total)
           throw bad(`holds more than the ${total} values shape [${shape.join(', ')}] needs`);
         out[count++] = item;
       } else if (Array.isArray(item)) {
         if (depth >= shape.length)
-          throw bad(`nested deeper than shape [${shape.join(', ')}] allows (${shape.length} levels)`);
+          throw bad(`is nested deeper than shape [${shape.join(', ')}] allows (${shape.length} levels)`);
         walk(item, depth + 1);
       } else {
-        throw bad('values must be numbers');
+        throw bad('must hold numbers only');
       }
     }
   };

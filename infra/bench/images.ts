@@ -5,7 +5,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { crc32 } from 'node:zlib';
 import sharp from 'sharp';
-import { REPO_ROOT } from '../dev/workerd.ts';
+import { REPO_ROOT } from '../models/build.ts';
 
 const VAL_DIR = path.resolve(REPO_ROOT, '../shared/data/imagenet-val-100/images');
 

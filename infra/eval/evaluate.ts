@@ -1,11 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
+import { countMacs, MacCountError } from '../../shared/onnx/macs.ts';
 import type { PreprocessSpec } from '../../shared/preprocess/index.ts';
 import { type Accuracy, accuracyOf, type CascadePoint, type ScoredImage, sweep } from './cascade.ts';
 import type { EvalModel } from './catalog.ts';
 import { openClassifier } from './classifier.ts';
 import { decodeImage, readLabels } from './dataset.ts';
-import { countMacs, MacCountError } from './macs.ts';
 import { parseOnnx } from './onnx-graph.ts';
 
 export interface EvalOptions {

@@ -1,30 +1,9 @@
+import type { ShapeConstant, ShapeGraph, ShapeNode } from '../../shared/onnx/macs.ts';
 import { type Field, int64s, readFields, text } from '../../shared/onnx/protobuf-reader.ts';
 
-// The parts of an ONNX graph that counting multiply-accumulates needs: node wiring, integer attributes,
-// constant shapes and declared input shapes. Field numbers are from onnx.proto (stable since IR v3).
-
-export interface OnnxNode {
-  readonly opType: string;
-  readonly inputs: readonly string[];
-  readonly outputs: readonly string[];
-  readonly ints: ReadonlyMap<string, readonly number[]>;
-  readonly strings: ReadonlyMap<string, string>;
-}
-
-export interface OnnxConstant {
-  readonly dims: readonly number[];
-  /** Values of int64 tensors (shapes, axes), which shape propagation sometimes needs. */
-  readonly int64?: readonly number[];
-}
-
-export interface OnnxGraph {
-  readonly nodes: readonly OnnxNode[];
-  /** Initializers and Constant-node outputs by name. */
-  readonly constants: ReadonlyMap<string, OnnxConstant>;
-  /** Graph inputs that are not initializers, with declared shapes (-1 for a symbolic dimension). */
-  readonly inputs: ReadonlyMap<string, readonly number[]>;
-  readonly outputs: readonly string[];
-}
+// Reads the parts of an ONNX graph that counting multiply-accumulates needs (shared/onnx/macs.ts): node
+// wiring, integer attributes, constant shapes and declared input shapes. Field numbers are from
+// onnx.proto (stable since IR v3).
 
 const MODEL_GRAPH = 7;
 const GRAPH = { node: 1, initializer: 5, input: 11, output: 12 } as const;
@@ -42,7 +21,7 @@ function strings(fields: readonly Field[], number: number): string[] {
   return fields.filter((f) => f.number === number).map(text);
 }
 
-function readTensor(fields: readonly Field[]): OnnxConstant & { name: string } {
+function readTensor(fields: readonly Field[]): ShapeConstant & { name: string } {
   const name = strings(fields, TENSOR.name)[0] ?? '';
   const dims = int64s(fields, TENSOR.dims);
   if (int64s(fields, TENSOR.dataType)[0] !== INT64) return { name, dims };
@@ -61,7 +40,7 @@ function declaredShape(valueInfo: readonly Field[]): number[] {
   return messages(shape, 1).map((dim) => int64s(dim, 1)[0] ?? -1);
 }
 
-function readNode(fields: readonly Field[], constants: Map<string, OnnxConstant>): OnnxNode {
+function readNode(fields: readonly Field[], constants: Map<string, ShapeConstant>): ShapeNode {
   const node = {
     opType: strings(fields, NODE.opType)[0] ?? '',
     inputs: strings(fields, NODE.input),
@@ -84,10 +63,10 @@ function readNode(fields: readonly Field[], constants: Map<string, OnnxConstant>
   return node;
 }
 
-export function parseOnnx(bytes: Uint8Array): OnnxGraph {
+export function parseOnnx(bytes: Uint8Array): ShapeGraph {
   const graph = messages(readFields(bytes), MODEL_GRAPH)[0];
   if (!graph) throw new Error('not an ONNX model (no graph)');
-  const constants = new Map<string, OnnxConstant>();
+  const constants = new Map<string, ShapeConstant>();
   for (const t of messages(graph, GRAPH.initializer).map(readTensor)) constants.set(t.name, t);
   const nodes = messages(graph, GRAPH.node).map((n) => readNode(n, constants));
   const inputs = new Map<string, readonly number[]>();

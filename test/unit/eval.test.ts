@@ -8,7 +8,6 @@ import { loadCatalog, pickModel } from '../../infra/eval/catalog.ts';
 import { main } from '../../infra/eval/cli.ts';
 import { decodeImage } from '../../infra/eval/dataset.ts';
 import { type EvalReport, evaluate } from '../../infra/eval/evaluate.ts';
-import { countMacs } from '../../infra/eval/macs.ts';
 import { parseOnnx } from '../../infra/eval/onnx-graph.ts';
 import { renderPlot } from '../../infra/eval/plot.ts';
 import { buildModelFiles } from '../../infra/models/build.ts';
@@ -20,6 +19,7 @@ import {
   IR_VERSION,
   OPSET,
 } from '../../shared/efficientnet/export.ts';
+import { countMacs } from '../../shared/onnx/macs.ts';
 import { DataType, encodeModel, type OnnxGraph, type OnnxModel } from '../../shared/onnx/model.ts';
 import { concatChunks } from '../../shared/onnx/protobuf.ts';
 

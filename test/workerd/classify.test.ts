@@ -1,4 +1,6 @@
-// POST /v1/classify and the read-only routes in real workerd, on factory-built untrained B0 and split B1.
+// POST /v1/classify and GET /v1/models in real workerd, on factory-built untrained B0 and split B1: the
+// codecs, the ORT shim, sessions and R2. The page, /healthz, /openapi.json and request ids run in process
+// (test/unit/edge-app.test.ts).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type TestPhoto, testPhoto } from '../../infra/bench/images.ts';
 import { type BootedWorker, bootWorker } from '../../infra/dev/workerd.ts';
@@ -180,46 +182,5 @@ describe('read-only routes', () => {
       resolution: 240,
     });
     expect(byId['efficientnet-b7']).toMatchObject({ placement: 'origin', loaded: false, weights: 'unknown' });
-  });
-
-  it('GET / serves the playground page as HTML without an API key', async () => {
-    const response = await worker.fetch('/');
-    expect(response.status).toBe(200);
-    expect(response.headers.get('content-type')).toMatch(/^text\/html/);
-    const html = await response.text();
-    expect(html).toContain('id="drop"');
-    expect(html).toContain('<input id="api-key"');
-    expect(html).toContain('/v1/classify');
-  });
-
-  it('GET /healthz and GET /openapi.json', async () => {
-    const health = await worker.fetch('/healthz');
-    expect(await health.json()).toEqual({ status: 'ok' });
-    expect(health.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
-    const doc = (await (await worker.fetch('/openapi.json')).json()) as {
-      openapi: string;
-      paths: Record<string, unknown>;
-      components: { schemas: Record<string, unknown> };
-    };
-    expect(doc.openapi).toBe('3.1.0');
-    expect(Object.keys(doc.paths).sort()).toEqual(['/healthz', '/v1/classify', '/v1/models']);
-    expect(Object.keys(doc.components.schemas)).toEqual(
-      expect.arrayContaining(['ClassifyResponse', 'ErrorEnvelope', 'ClassifyJsonBody', 'ModelsResponse']),
-    );
-  });
-
-  it('replaces an unusable incoming request id', async () => {
-    const response = await worker.fetch('/healthz', {
-      headers: { 'x-request-id': 'bad id with spaces\u00e9' },
-    });
-    expect(response.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
-  });
-
-  it('says once that the API is open when no keys are configured', () => {
-    const warnings = worker
-      .logs()
-      .split('\n')
-      .filter((line) => line.includes('the API is open to anyone'));
-    expect(warnings).toHaveLength(1);
   });
 });

@@ -1,12 +1,36 @@
-import type { OnnxGraph, OnnxNode } from './onnx-graph.ts';
-
 // Counts multiply-accumulates (MACs) of one inference by propagating tensor shapes through the graph.
-// Only Conv, ConvTranspose, Gemm and MatMul are counted (the convention of published "FLOPs" tables for
-// MobileNet and EfficientNet); activations, pooling, bias adds and softmax are not.
+// Only Conv, Gemm and MatMul are counted (the convention of published "FLOPs" tables for MobileNet and
+// EfficientNet); activations, pooling, bias adds and softmax are not. One counter for every graph the
+// project sees: ONNX files read with the protobuf reader (infra/eval) and the factory's own graphs
+// (analyze.ts), each seen through the small view below.
 
 export class MacCountError extends Error {}
 
 type Shape = readonly number[];
+
+/** A node as shape propagation sees it: wiring and its integer and string attributes. */
+export interface ShapeNode {
+  readonly opType: string;
+  readonly inputs: readonly string[];
+  readonly outputs: readonly string[];
+  readonly ints: ReadonlyMap<string, readonly number[]>;
+  readonly strings: ReadonlyMap<string, string>;
+}
+
+export interface ShapeConstant {
+  readonly dims: readonly number[];
+  /** Values of int64 tensors (shapes, axes), which shape propagation sometimes needs. */
+  readonly int64?: readonly number[];
+}
+
+export interface ShapeGraph {
+  readonly nodes: readonly ShapeNode[];
+  /** Initializers and Constant-node outputs by name. */
+  readonly constants: ReadonlyMap<string, ShapeConstant>;
+  /** Graph inputs that are not initializers, with declared shapes (-1 for a symbolic dimension). */
+  readonly inputs: ReadonlyMap<string, readonly number[]>;
+  readonly outputs: readonly string[];
+}
 
 const ELEMENTWISE_UNARY = new Set([
   'Identity',
@@ -50,7 +74,7 @@ function product(values: readonly number[]): number {
 }
 
 /** Output spatial sizes of a convolution or pooling window, honouring pads, dilations and auto_pad. */
-function windowOutput(node: OnnxNode, input: Shape, kernel: readonly number[]): number[] {
+function windowOutput(node: ShapeNode, input: Shape, kernel: readonly number[]): number[] {
   const spatial = input.slice(2);
   const strides = node.ints.get('strides') ?? spatial.map(() => 1);
   const dilations = node.ints.get('dilations') ?? spatial.map(() => 1);
@@ -78,9 +102,12 @@ export interface MacCount {
   readonly macs: number;
   /** MACs by operator type, for reporting. */
   readonly byOp: Readonly<Record<string, number>>;
+  /** The propagated shape of every tensor, by name. */
+  readonly shapes: ReadonlyMap<string, Shape>;
 }
 
-export function countMacs(graph: OnnxGraph, batch = 1): MacCount {
+/** Propagates shapes from the declared inputs, their batch dimension set to `batch`, and counts MACs. */
+export function countMacs(graph: ShapeGraph, batch = 1): MacCount {
   const shapes = new Map<string, Shape>();
   for (const [name, c] of graph.constants) shapes.set(name, c.dims);
   for (const [name, dims] of graph.inputs) {
@@ -166,5 +193,5 @@ export function countMacs(graph: OnnxGraph, batch = 1): MacCount {
     }
     for (const name of node.outputs) if (name) shapes.set(name, out);
   }
-  return { macs: Object.values(byOp).reduce((a, b) => a + b, 0), byOp };
+  return { macs: Object.values(byOp).reduce((a, b) => a + b, 0), byOp, shapes };
 }

@@ -35,7 +35,7 @@ export function bodyLimit(options: BodyLimitOptions): MiddlewareHandler<{ Variab
       if (length > max) throw tooLarge(max);
     }
     const body = c.req.raw.body;
-    let bytes: Uint8Array = new Uint8Array(0);
+    let bytes = new Uint8Array(0);
     if (body) bytes = length === undefined ? await readAtMost(body, max) : await readDeclared(body, length);
     c.set('body', bytes);
     if (options.reparsed?.(c) ?? true) c.req.raw = new Request(c.req.raw, { body: bytes });
@@ -76,7 +76,10 @@ function longerThanDeclared(): ApiError {
  * A body of known length, read into one buffer of that size: a byte reader fills it in place, a plain
  * reader's chunks are copied in and dropped one by one. A shorter body is returned as what arrived.
  */
-async function readDeclared(stream: ReadableStream<Uint8Array>, length: number): Promise<Uint8Array> {
+async function readDeclared(
+  stream: ReadableStream<Uint8Array>,
+  length: number,
+): Promise<Uint8Array<ArrayBuffer>> {
   let byob: ReadableStreamBYOBReader | undefined;
   try {
     byob = stream.getReader({ mode: 'byob' });
@@ -117,7 +120,7 @@ async function readDeclared(stream: ReadableStream<Uint8Array>, length: number):
 }
 
 /** A body of unknown length: its chunks are joined once and then let go. */
-async function readAtMost(stream: ReadableStream<Uint8Array>, max: number): Promise<Uint8Array> {
+async function readAtMost(stream: ReadableStream<Uint8Array>, max: number): Promise<Uint8Array<ArrayBuffer>> {
   const reader = stream.getReader();
   const chunks: Uint8Array[] = [];
   let total = 0;
@@ -131,7 +134,7 @@ async function readAtMost(stream: ReadableStream<Uint8Array>, max: number): Prom
     }
     chunks.push(value);
   }
-  if (chunks.length === 1 && chunks[0]) return chunks[0];
+  if (chunks.length === 1 && chunks[0]) return chunks[0] as Uint8Array<ArrayBuffer>;
   const out = new Uint8Array(total);
   let offset = 0;
   for (const chunk of chunks) {

@@ -75,21 +75,22 @@ function horizontalPass(image: RgbImage, rowFirst: number, rowEnd: number, k: Ax
   for (let y = rowFirst; y < rowEnd; y++) {
     const rowBase = y * image.width;
     for (let x = 0; x < width; x++) {
-      const n = count[x] as number;
-      const kBase = x * size;
+      const wFirst = x * size;
+      const wEnd = wFirst + (count[x] as number);
       let s = (rowBase + (start[x] as number)) * ch;
       let r = HALF;
       let g = HALF;
       let b = HALF;
-      for (let t = 0; t < n; t++, s += ch) {
-        const w = weights[kBase + t] as number;
+      for (let wi = wFirst; wi < wEnd; wi++, s += ch) {
+        const w = weights[wi] as number;
         r += (src[s] as number) * w;
         g += (src[s + 1] as number) * w;
         b += (src[s + 2] as number) * w;
       }
-      out[o++] = r >> PRECISION_BITS;
-      out[o++] = g >> PRECISION_BITS;
-      out[o++] = b >> PRECISION_BITS;
+      out[o] = r >> PRECISION_BITS;
+      out[o + 1] = g >> PRECISION_BITS;
+      out[o + 2] = b >> PRECISION_BITS;
+      o += 3;
     }
   }
   return new Uint8Array(out.buffer);

@@ -4,6 +4,8 @@ import jpegJs from 'jpeg-js';
 import { decodeChecked, edgeImageLimits, imageTensor } from '../../edge/classify/image-tensor.ts';
 import { type BodyVariables, bodyLimit } from '../../edge/http/body-limit.ts';
 import { decodeJpeg, decodePng, decodeWebp } from '../../edge/image/codecs.ts';
+import { decodeImage } from '../../edge/image/decode.ts';
+import { EDGE_DECODE_MIN_SIDE } from '../../edge/image/edge-limits.ts';
 import { probeImage } from '../../edge/image/probe.ts';
 
 // Benchmark worker: decodes the request body `n` times with the named candidate and answers with a
@@ -27,6 +29,8 @@ const CANDIDATES: Record<string, Candidate> = {
     const png = decodeFastPng(bytes);
     return { width: png.width, height: png.height, data: png.data };
   },
+  // The production decode alone (no memory budget, no preprocessing): pipeline minus this is preprocessing.
+  'edge-decode': async (bytes) => decodeImage(bytes, probeImage(bytes), EDGE_DECODE_MIN_SIDE),
   // The production path: probe, edge limits, reduced-scale decode inside the isolate's decode budget,
   // orient, then B0's preprocessing (resize 256, crop 224, bicubic).
   pipeline: async (bytes) => {

@@ -16,6 +16,7 @@ import {
   type ImageProbe,
   planDecode,
 } from '../image/index.ts';
+import { decodeBusyError } from './decode-busy.ts';
 import { checkLimits, probeChecked } from './image-checks.ts';
 
 export { EDGE_DECODE_MIN_SIDE, edgeImageLimits, imageLimits } from '../image/edge-limits.ts';
@@ -49,10 +50,7 @@ export async function decodeProbed(bytes: Uint8Array, probe: ImageProbe): Promis
     lease = await decodeMemory.acquire(plan.bytes);
   } catch (error) {
     if (!(error instanceof DecodeBusyError)) throw error;
-    throw new ApiError(
-      'tier_unavailable',
-      `The edge is decoding other images and has no memory free for this one; retry in ${Math.ceil(DECODE_WAIT_MS / 1000)} s.`,
-    );
+    throw decodeBusyError(DECODE_WAIT_MS);
   }
   try {
     const image = await decodeImage(bytes, probe, EDGE_DECODE_MIN_SIDE);

@@ -7,7 +7,7 @@ import {
 import { ErrorEnvelopeSchema } from '../../shared/api/errors.ts';
 import { edgeConfig } from '../config.ts';
 import { bodyLimit } from '../http/body-limit.ts';
-import { acceptedBodyForm } from './input.ts';
+import { acceptedBodyForm, bodyForm } from './input.ts';
 
 /** multipart/form-data: the file in field `image`, parameters as further fields (or in the query). */
 export const ClassifyFormSchema = ClassifyParamsSchema.extend({
@@ -28,7 +28,14 @@ export const classifyRoute = createRoute({
     'Send the image as the raw body (parameters in the query), as multipart/form-data field `image`, or as JSON with the image in base64. Parameters go in the query or in the body, not both.',
   security: [{ bearer: [] }],
   // The Content-Type is checked and the body size capped before anything parses the body.
-  middleware: [acceptedBodyForm(), bodyLimit({ maxBytes: (c) => edgeConfig(c.env).maxBodyBytes })] as const,
+  // A raw image is read once and not re-parsed: only the JSON and form validators read the body again.
+  middleware: [
+    acceptedBodyForm(),
+    bodyLimit({
+      maxBytes: (c) => edgeConfig(c.env).maxBodyBytes,
+      reparsed: (c) => bodyForm(c.req.header('content-type')) !== 'image',
+    }),
+  ] as const,
   request: {
     query: ClassifyParamsSchema,
     body: {

@@ -4,6 +4,11 @@ import { ApiError } from '../../shared/http/errors.ts';
 export interface BodyLimitOptions {
   /** Largest accepted body in bytes, looked up per request (settings live in c.env). */
   maxBytes: (c: Context) => number;
+  /**
+   * Whether a later validator parses the body again (JSON, forms), so the request must be rebuilt around
+   * the bytes. Default: always. A raw upload answers false: rebuilding would copy it once more.
+   */
+  reparsed?: (c: Context) => boolean;
 }
 
 export type BodyVariables = { body: Uint8Array };
@@ -13,22 +18,27 @@ export type BodyVariables = { body: Uint8Array };
  * kept for the handler (which needs them whole anyway) instead of being streamed past.
  *
  * Reads the request body into memory, refusing it with 413 before reading when Content-Length is too big
- * and while reading when a streamed body grows past the limit. The bytes are stored in `c.var.body` and
- * the request is rebuilt around them, so later validators can parse it again.
+ * and while reading when a streamed body grows past the limit. The bytes are stored in `c.var.body`, held
+ * once: with a Content-Length they are read straight into one buffer of that size. The request is rebuilt
+ * around them only where a later validator parses the body again.
  */
 export function bodyLimit(options: BodyLimitOptions): MiddlewareHandler<{ Variables: BodyVariables }> {
   return async (c, next) => {
     if (c.req.method === 'GET' || c.req.method === 'HEAD') return next();
     const max = options.maxBytes(c);
     const declared = c.req.header('content-length');
+    let length: number | undefined;
     if (declared !== undefined) {
       if (!/^\d+$/.test(declared.trim()))
         throw new ApiError('invalid_request', 'Content-Length is not a number.');
-      if (Number(declared) > max) throw tooLarge(max);
+      length = Number(declared);
+      if (length > max) throw tooLarge(max);
     }
-    const bytes = c.req.raw.body ? await readAtMost(c.req.raw.body, max) : new Uint8Array(0);
+    const body = c.req.raw.body;
+    let bytes = new Uint8Array(0);
+    if (body) bytes = length === undefined ? await readAtMost(body, max) : await readDeclared(body, length);
     c.set('body', bytes);
-    c.req.raw = new Request(c.req.raw, { body: bytes });
+    if (options.reparsed?.(c) ?? true) c.req.raw = new Request(c.req.raw, { body: bytes });
     await next();
   };
 }
@@ -58,7 +68,59 @@ function tooLarge(max: number): ApiError {
   return new ApiError('payload_too_large', `Request body exceeds the ${max}-byte limit.`);
 }
 
-async function readAtMost(stream: ReadableStream<Uint8Array>, max: number): Promise<Uint8Array> {
+function longerThanDeclared(): ApiError {
+  return new ApiError('invalid_request', 'The request body is longer than its Content-Length.');
+}
+
+/**
+ * A body of known length, read into one buffer of that size: a byte reader fills it in place, a plain
+ * reader's chunks are copied in and dropped one by one. A shorter body is returned as what arrived.
+ */
+async function readDeclared(
+  stream: ReadableStream<Uint8Array>,
+  length: number,
+): Promise<Uint8Array<ArrayBuffer>> {
+  let byob: ReadableStreamBYOBReader | undefined;
+  try {
+    byob = stream.getReader({ mode: 'byob' });
+  } catch {
+    // Not a byte stream: read its chunks below.
+  }
+  if (byob) {
+    let buffer = new ArrayBuffer(length);
+    let filled = 0;
+    while (filled < length) {
+      const { done, value } = await byob.read(new Uint8Array(buffer, filled, length - filled));
+      if (!value) break;
+      buffer = value.buffer as ArrayBuffer; // the view we passed was transferred
+      filled += value.byteLength;
+      if (done) break;
+    }
+    const extra = await byob.read(new Uint8Array(1));
+    if (!extra.done) {
+      await byob.cancel();
+      throw longerThanDeclared();
+    }
+    return new Uint8Array(buffer, 0, filled);
+  }
+  const reader = stream.getReader();
+  const out = new Uint8Array(length);
+  let filled = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    if (filled + value.byteLength > length) {
+      await discardRest(reader, DRAIN_LIMIT_BYTES);
+      throw longerThanDeclared();
+    }
+    out.set(value, filled);
+    filled += value.byteLength;
+  }
+  return filled === length ? out : out.subarray(0, filled);
+}
+
+/** A body of unknown length: its chunks are joined once and then let go. */
+async function readAtMost(stream: ReadableStream<Uint8Array>, max: number): Promise<Uint8Array<ArrayBuffer>> {
   const reader = stream.getReader();
   const chunks: Uint8Array[] = [];
   let total = 0;
@@ -72,12 +134,13 @@ async function readAtMost(stream: ReadableStream<Uint8Array>, max: number): Prom
     }
     chunks.push(value);
   }
-  if (chunks.length === 1 && chunks[0]) return chunks[0];
+  if (chunks.length === 1 && chunks[0]) return chunks[0] as Uint8Array<ArrayBuffer>;
   const out = new Uint8Array(total);
   let offset = 0;
   for (const chunk of chunks) {
     out.set(chunk, offset);
     offset += chunk.byteLength;
   }
+  chunks.length = 0;
   return out;
 }

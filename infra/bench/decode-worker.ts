@@ -1,7 +1,11 @@
 import { decode as decodeFastPng } from 'fast-png';
+import { Hono } from 'hono';
 import jpegJs from 'jpeg-js';
 import { decodeChecked, edgeImageLimits, imageTensor } from '../../edge/classify/image-tensor.ts';
+import { type BodyVariables, bodyLimit } from '../../edge/http/body-limit.ts';
 import { decodeJpeg, decodePng, decodeWebp } from '../../edge/image/codecs.ts';
+import { decodeImage } from '../../edge/image/decode.ts';
+import { EDGE_DECODE_MIN_SIDE } from '../../edge/image/edge-limits.ts';
 import { probeImage } from '../../edge/image/probe.ts';
 
 // Benchmark worker: decodes the request body `n` times with the named candidate and answers with a
@@ -25,6 +29,8 @@ const CANDIDATES: Record<string, Candidate> = {
     const png = decodeFastPng(bytes);
     return { width: png.width, height: png.height, data: png.data };
   },
+  // The production decode alone (no memory budget, no preprocessing): pipeline minus this is preprocessing.
+  'edge-decode': async (bytes) => decodeImage(bytes, probeImage(bytes), EDGE_DECODE_MIN_SIDE),
   // The production path: probe, edge limits, reduced-scale decode inside the isolate's decode budget,
   // orient, then B0's preprocessing (resize 256, crop 224, bicubic).
   pipeline: async (bytes) => {
@@ -40,13 +46,54 @@ const CANDIDATES: Record<string, Candidate> = {
   },
 };
 
+const MAX_BODY_BYTES = 10 * 1024 * 1024;
+
+/**
+ * How the body is read (`?read=`): `arraybuffer`, request.arrayBuffer() (the default); `limit`, the edge's
+ * body-limit middleware as the classify route uses it for a raw image; `chunks`, what that middleware did
+ * before (chunks joined, request rebuilt around the bytes for re-parsing), kept to compare within a run.
+ */
+const limited = new Hono<{ Variables: BodyVariables }>()
+  .use(bodyLimit({ maxBytes: () => MAX_BODY_BYTES, reparsed: () => false }))
+  .post('*', (c) => run(c.req.raw, c.var.body));
+
+async function readChunks(request: Request): Promise<{ bytes: Uint8Array; rebuilt: Request }> {
+  const reader = (request.body as ReadableStream<Uint8Array>).getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for (let next = await reader.read(); !next.done; next = await reader.read()) {
+    chunks.push(next.value);
+    total += next.value.byteLength;
+  }
+  const bytes = new Uint8Array(total);
+  let offset = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return { bytes, rebuilt: new Request(request, { body: bytes }) };
+}
+
 export default {
   async fetch(request: Request): Promise<Response> {
+    const read = new URL(request.url).searchParams.get('read') ?? 'arraybuffer';
+    if (read === 'limit') return limited.fetch(request);
+    if (read === 'chunks') {
+      const { bytes, rebuilt } = await readChunks(request);
+      const response = await run(request, bytes);
+      // The rebuilt request stayed reachable through the handler, as it did in the route.
+      return rebuilt.bodyUsed ? new Response('unexpected', { status: 500 }) : response;
+    }
+    return run(request, new Uint8Array(await request.arrayBuffer()));
+  },
+};
+
+async function run(request: Request, bytes: Uint8Array): Promise<Response> {
+  {
     const url = new URL(request.url);
     const candidate = CANDIDATES[url.searchParams.get('codec') ?? ''];
     if (!candidate) return new Response('unknown codec', { status: 400 });
     const repeat = Number(url.searchParams.get('n') ?? '1');
-    const bytes = new Uint8Array(await request.arrayBuffer());
     let checksum = 0;
     let size = '';
     for (let i = 0; i < repeat; i++) {
@@ -55,5 +102,5 @@ export default {
       checksum = (checksum + (out.data[(out.data.length >> 1) + 1] ?? 0)) | 0;
     }
     return Response.json({ size, checksum });
-  },
-};
+  }
+}

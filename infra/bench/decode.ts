@@ -81,9 +81,19 @@ async function startWorker() {
 }
 type BenchWorker = Awaited<ReturnType<typeof startWorker>>;
 
-async function timedRequest(worker: BenchWorker, codec: string, body: Buffer, n: number): Promise<number> {
+async function timedRequest(
+  worker: BenchWorker,
+  codec: string,
+  body: Buffer,
+  n: number,
+  read = 'limit',
+): Promise<number> {
   const start = performance.now();
-  const res = await worker.fetch(`http://bench/?codec=${codec}&n=${n}`, { method: 'POST', body });
+  const res = await worker.fetch(`http://bench/?codec=${codec}&n=${n}&read=${read}`, {
+    method: 'POST',
+    body,
+    headers: { 'content-type': 'image/jpeg', 'content-length': String(body.length) },
+  });
   const text = await res.text();
   if (res.status !== 200) throw new Error(`${codec}: HTTP ${res.status} ${text}`);
   return performance.now() - start;
@@ -157,14 +167,14 @@ async function phoneJpeg(width: number, height: number, tiles: number) {
  * Added peak memory of one edge-path request: a fresh runtime, a warm-up request on a small JPEG (codec
  * instantiated, JIT warm), peaks reset, then the request; the worker's workerd is the one that grew.
  */
-async function addedPeak(body: Buffer, warm: Buffer, codec = 'pipeline') {
+async function addedPeak(body: Buffer, warm: Buffer, codec: string, read: string) {
   const worker = await startWorker();
   try {
     await timedRequest(worker, 'pipeline', warm, 1);
     const pids = workerdPids();
     resetPeaks(pids);
     const before = new Map(pids.map((pid) => [pid, memoryMiB(pid)]));
-    await timedRequest(worker, codec, body, 1);
+    await timedRequest(worker, codec, body, 1, read);
     const grown = pids
       .map((pid) => ({ pid, added: memoryMiB(pid).peak - (before.get(pid) as { rss: number }).rss }))
       .sort((a, b) => b.added - a.added)[0];
@@ -207,20 +217,32 @@ async function main() {
   }
   const warm = (await phoneJpeg(320, 240, 1)).jpeg;
   const pipelineMs: Record<string, number> = {};
+  const decodeOnlyMs: Record<string, number> = {};
   const worker = await startWorker();
   try {
     // Interleaved sizes within one runtime, so that background load hits all of them alike.
-    for (const size of SIZES)
+    for (const size of SIZES) {
       pipelineMs[size.name] = await latency(worker, 'pipeline', bodies[size.name] as Buffer);
+      decodeOnlyMs[size.name] = await latency(worker, 'edge-decode', bodies[size.name] as Buffer);
+    }
   } finally {
     await worker.dispose();
   }
-  const addedPeakMiB: Record<string, number> = {};
-  const bodyOnlyPeakMiB: Record<string, number> = {};
-  for (const size of SIZES) {
-    addedPeakMiB[size.name] = await addedPeak(bodies[size.name] as Buffer, warm);
-    // The same upload answered without decoding: what receiving the body costs by itself.
-    bodyOnlyPeakMiB[size.name] = await addedPeak(bodies[size.name] as Buffer, warm, 'noop');
+  // Peak per body reader (see decode-worker.ts): `limit` is the route's, `chunks` the one it replaced,
+  // `arraybuffer` request.arrayBuffer(). `noop` answers the same upload without decoding it.
+  const CASES = [
+    ['pipeline', 'limit'],
+    ['pipeline', 'chunks'],
+    ['noop', 'limit'],
+    ['noop', 'chunks'],
+    ['noop', 'arraybuffer'],
+  ] as const;
+  const addedPeakMiB: Record<string, Record<string, number>> = {};
+  for (const [codec, read] of CASES) {
+    const row: Record<string, number> = {};
+    for (const size of SIZES)
+      row[size.name] = await addedPeak(bodies[size.name] as Buffer, warm, codec, read);
+    addedPeakMiB[`${codec}/${read}`] = row;
   }
   const result = {
     runtime: 'workerd (wrangler unstable_startWorker), compatibility_date 2026-04-26',
@@ -229,10 +251,11 @@ async function main() {
     repsPerSize: REPS,
     decodesPerRequest: PER_REQUEST,
     pipelineMedianMs: pipelineMs,
+    // The same decode without preprocessing: the difference is B0's preprocessing in workerd.
+    decodeOnlyMedianMs: decodeOnlyMs,
     ratio12MPvs1MP: Math.round(((pipelineMs['12MP'] as number) / (pipelineMs['1MP'] as number)) * 100) / 100,
     ratio24MPvs1MP: Math.round(((pipelineMs['24MP'] as number) / (pipelineMs['1MP'] as number)) * 100) / 100,
     addedPeakMiB,
-    bodyOnlyPeakMiB,
     loadAverage: loadavg().map((x) => Math.round(x * 10) / 10),
     ...(process.argv.includes('--codecs') ? { codecs: await codecComparison() } : {}),
   };

@@ -75,43 +75,49 @@ function horizontalPass(image: RgbImage, rowFirst: number, rowEnd: number, k: Ax
   for (let y = rowFirst; y < rowEnd; y++) {
     const rowBase = y * image.width;
     for (let x = 0; x < width; x++) {
-      const n = count[x] as number;
-      const kBase = x * size;
+      const wFirst = x * size;
+      const wEnd = wFirst + (count[x] as number);
       let s = (rowBase + (start[x] as number)) * ch;
       let r = HALF;
       let g = HALF;
       let b = HALF;
-      for (let t = 0; t < n; t++, s += ch) {
-        const w = weights[kBase + t] as number;
+      for (let wi = wFirst; wi < wEnd; wi++, s += ch) {
+        const w = weights[wi] as number;
         r += (src[s] as number) * w;
         g += (src[s + 1] as number) * w;
         b += (src[s + 2] as number) * w;
       }
-      out[o++] = r >> PRECISION_BITS;
-      out[o++] = g >> PRECISION_BITS;
-      out[o++] = b >> PRECISION_BITS;
+      out[o] = r >> PRECISION_BITS;
+      out[o + 1] = g >> PRECISION_BITS;
+      out[o + 2] = b >> PRECISION_BITS;
+      o += 3;
     }
   }
   return new Uint8Array(out.buffer);
 }
 
-/** `rows` holds source rows from `rowFirst` on, `width` RGB pixels each. */
+/**
+ * `rows` holds source rows from `rowFirst` on, `width` RGB pixels each. Each output row accumulates whole
+ * source rows (one weight times a contiguous run of bytes): sequential reads, and integer sums in any order
+ * are the same sums.
+ */
 function verticalPass(rows: Uint8Array, width: number, rowFirst: number, k: AxisKernel): Uint8Array {
   const height = k.start.length;
   const { size, start, count, weights } = k;
   const stride = width * 3;
   const out = new Uint8ClampedArray(height * stride);
-  let o = 0;
+  const acc = new Int32Array(stride);
   for (let y = 0; y < height; y++) {
     const n = count[y] as number;
     const kBase = y * size;
-    const rowBase = ((start[y] as number) - rowFirst) * stride;
-    for (let i = 0; i < stride; i++) {
-      let acc = HALF;
-      let s = rowBase + i;
-      for (let t = 0; t < n; t++, s += stride) acc += (rows[s] as number) * (weights[kBase + t] as number);
-      out[o++] = acc >> PRECISION_BITS;
+    acc.fill(HALF);
+    let s = ((start[y] as number) - rowFirst) * stride;
+    for (let t = 0; t < n; t++, s += stride) {
+      const w = weights[kBase + t] as number;
+      for (let i = 0; i < stride; i++) acc[i] = (acc[i] as number) + (rows[s + i] as number) * w;
     }
+    const o = y * stride;
+    for (let i = 0; i < stride; i++) out[o + i] = (acc[i] as number) >> PRECISION_BITS;
   }
   return new Uint8Array(out.buffer);
 }

@@ -1,12 +1,15 @@
+import { Hono } from 'hono';
 import sharp, { type JpegOptions } from 'sharp';
 import { describe, expect, it, vi } from 'vitest';
-import { DecodeMemory } from '../../edge/image/decode-memory.ts';
+import { decodeBusyError } from '../../edge/classify/decode-busy.ts';
+import { DecodeBusyError, DecodeMemory } from '../../edge/image/decode-memory.ts';
 import { DECODE_BUDGET_BYTES, jpegScale, PNG_MAX_PIXELS, planDecode } from '../../edge/image/decode-plan.ts';
 import { EDGE_DECODE_MIN_SIDE, edgeImageLimits } from '../../edge/image/edge-limits.ts';
 import { ImageError } from '../../edge/image/errors.ts';
 import { checkDimensions } from '../../edge/image/limits.ts';
 import { probeImage } from '../../edge/image/probe.ts';
 import { jpegHiddenFrame, pngHeaderOnly, pngWithChunk, spliced } from '../../infra/bench/images.ts';
+import { errorHandler } from '../../shared/http/errors.ts';
 
 // Limits hold before allocation: the header walk agrees with libjpeg on which bytes are markers, PNG and
 // WebP headers are checked against the frames inside them, and the decode cost is known in advance.
@@ -234,5 +237,38 @@ describe('DecodeMemory', () => {
     expect(memory.inUse()).toBe(500);
     big.release();
     expect(memory.inUse()).toBe(0);
+  });
+});
+
+describe('decode memory busy', () => {
+  it('answers 503 with Retry-After once the wait for decode memory ran out', async () => {
+    vi.useFakeTimers();
+    try {
+      const memory = new DecodeMemory({ budgetBytes: 100, maxWaitMs: 2500, leaseMs: 10_000 });
+      const held = await memory.acquire(100);
+      const app = new Hono();
+      app.onError(errorHandler({ log: () => {} }));
+      app.get('/decode', async (c) => {
+        try {
+          (await memory.acquire(10)).release();
+        } catch (error) {
+          if (error instanceof DecodeBusyError) throw decodeBusyError(2500);
+          throw error;
+        }
+        return c.text('decoded');
+      });
+      const pending = app.request('/decode');
+      await vi.advanceTimersByTimeAsync(2600);
+      const response = await pending;
+      expect(response.status).toBe(503);
+      expect(response.headers.get('retry-after')).toBe('3');
+      const body = (await response.json()) as { error: { code: string; message: string } };
+      expect(body.error.code).toBe('tier_unavailable');
+      expect(body.error.message).toContain('retry in 3 s');
+      held.release();
+      expect(await (await app.request('/decode')).text()).toBe('decoded');
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });

@@ -229,7 +229,10 @@ describe('playground page in headless Chromium', () => {
         await page.click('#submit');
         await settled(page);
         const auto = '.card:nth-child(1) .answer[data-tier="auto"]';
-        expect(await page.locator(auto).getAttribute('data-state')).toBe('done');
+        expect(
+          await page.locator(auto).getAttribute('data-state'),
+          (await page.locator(auto).textContent()) ?? '',
+        ).toBe('done');
         expect(await page.locator(`${auto} .model`).textContent()).toBe('efficientnet-b0');
         expect(await page.locator(`${auto} .why`).textContent()).toBe(
           'The origin was wanted, but the edge answered.',

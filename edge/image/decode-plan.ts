@@ -8,7 +8,7 @@ import { coefficientBytes } from './probe-jpeg.ts';
 
 const MiB = 1024 * 1024;
 
-/** Most memory one image may take to decode at the edge (the issue 9 target: 24 MiB per request). */
+/** Most memory one image may take to decode at the edge (the target: 24 MiB added per request). */
 export const DECODE_BUDGET_BYTES = 24 * MiB;
 
 /**

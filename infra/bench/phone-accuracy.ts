@@ -144,7 +144,7 @@ async function main(): Promise<void> {
       full_decode: meanDelta((r) => r.full),
     },
     max_abs_delta_top1_prob: { edge_reduced: maxDelta((r) => r.edge), full_decode: maxDelta((r) => r.full) },
-    // The issue's criterion: top-1 accuracy through the edge equals the originals' within one image.
+    // The criterion: top-1 accuracy through the edge equals the originals' within one image.
     pass: Math.abs(correct((r) => r.edge) - correct((r) => r.original)) <= 1,
     load_average: loadavg().map((x) => round(x, 1)),
   };

@@ -340,7 +340,7 @@ async function main(): Promise<void> {
   process.exitCode = result.pass ? 0 : 1;
 }
 
-/** Each criterion of the issue, as a named boolean; phases not run add none. */
+/** Each reliability criterion, as a named boolean; phases not run add none. */
 function judge(
   unloaded: Unloaded | undefined,
   capacity: Capacity | undefined,

@@ -1,16 +1,19 @@
 import type { RouteHandler } from '@hono/zod-openapi';
-import type { ClassifyParams } from '../../shared/api/classify.ts';
+import type { ClassifyParams, ClassifyResponse, Selection } from '../../shared/api/classify.ts';
+import { ApiError } from '../../shared/http/errors.ts';
+import { budgetConflict, chooseByBudget, escalationFits } from '../../shared/policy/budget.ts';
 import {
   afterEdge,
   type OriginBoundPlan,
   onOriginFailure,
   planRoute,
 } from '../../shared/policy/escalation.ts';
-import type { Tier } from '../../shared/policy/tiers.ts';
+import { DEFAULT_TIER, type Tier } from '../../shared/policy/tiers.ts';
 import { edgeConfig, ORIGIN_MAX_IMAGE_PIXELS } from '../config.ts';
 import type { AppEnv } from '../http/app-env.ts';
 import type { ImageProbe } from '../image/index.ts';
 import { type AnswerContext, degradedAnswer, type EdgeWork, edgeAnswer, originAnswer } from './answers.ts';
+import { budgetInputs, escalationTarget, originView, selection } from './budget.ts';
 import { runEdgeModel } from './edge-run.ts';
 import {
   checkLimits,
@@ -42,6 +45,9 @@ export const classifyHandler: RouteHandler<typeof classifyRoute, AppEnv> = async
     form: c.req.valid('form' as never) as (ClassifyParams & { image: File }) | undefined,
   };
   const { image: bytes, params } = await classifyInput(c, valid);
+  const conflict = budgetConflict(params);
+  if (conflict) throw new ApiError('invalid_parameter', conflict);
+  const budgetMs = params.latency_budget_ms;
   const edgeLimits = edgeImageLimits(config.maxBodyBytes, config.maxImagePixels);
   const originLimits = imageLimits(config.maxBodyBytes, ORIGIN_MAX_IMAGE_PIXELS);
   const probe = probeChecked(bytes);
@@ -55,6 +61,69 @@ export const classifyHandler: RouteHandler<typeof classifyRoute, AppEnv> = async
     return { run: await runEdgeModel(c.env, model, image, params.top_k), decodeMs };
   };
 
+  if (budgetMs !== undefined && params.tier === undefined) {
+    // latency_budget_ms alone chooses the model (shared/policy/budget.ts).
+    const inputs = await budgetInputs(c.env, budgetMs);
+    const choice = chooseByBudget(inputs);
+    const chosen = selection(budgetMs, choice.expectedMs, choice.budgetMet, choice.reason);
+    if (choice.placement === 'edge') {
+      checkLimits(probe, edgeLimits, `; latency_budget_ms chose ${choice.model} on the edge`);
+      return c.json(
+        { ...edgeAnswer(answer, DEFAULT_TIER, await runEdge(choice.model)), selection: chosen },
+        200,
+      );
+    }
+    checkLimits(probe, originLimits);
+    // The caller's budget, when longer than the edge's default origin deadline, is the deadline.
+    const result = await callOrigin(c.env, {
+      bytes,
+      contentType: probe.type,
+      model: choice.model,
+      topK: params.top_k,
+      requestId: answer.requestId,
+      deadlineMs: Date.now() + Math.max(config.originTimeoutMs, budgetMs) - (performance.now() - started),
+    });
+    if (result.ok)
+      return c.json(
+        { ...originAnswer(answer, DEFAULT_TIER, result, result.elapsedMs, undefined), selection: chosen },
+        200,
+      );
+    // The origin failed: the edge model the budget allows with the time left answers instead.
+    const spentMs = performance.now() - started;
+    const fallback = chooseByBudget({
+      ...inputs,
+      budgetMs: budgetMs - spentMs,
+      originView: { ...inputs.originView, reachable: false, unreachableReason: 'it failed for this request' },
+    });
+    const outcome = onOriginFailure(
+      { kind: 'origin', tier: DEFAULT_TIER, originModel: choice.model, degradedModel: fallback.model },
+      failureOf(result),
+      config.policy,
+    );
+    logOriginFailure(answer.requestId, DEFAULT_TIER, result, outcome.action);
+    if (outcome.action === 'relay') relayRejection(result);
+    if (outcome.action === 'fail') return failWith(outcome.code, outcome.message, outcome.retryAfterS);
+    checkLimits(
+      probe,
+      edgeLimits,
+      `; the origin is unavailable (${outcome.reason}) and the edge cannot take an image this large`,
+    );
+    const edgeWork = await runEdge(outcome.edgeModel);
+    const expectedMs = fallback.expectedMs === null ? null : spentMs + fallback.expectedMs;
+    return c.json(
+      {
+        ...degradedAnswer(answer, DEFAULT_TIER, edgeWork, outcome.reason, result.elapsedMs),
+        selection: selection(
+          budgetMs,
+          expectedMs,
+          expectedMs !== null && expectedMs <= budgetMs,
+          `${choice.model} on the origin failed (${outcome.reason}); ${fallback.reason}`,
+        ),
+      },
+      200,
+    );
+  }
+
   if (plan.kind === 'edge') {
     const hint = fitsLimits(probe, originLimits)
       ? '; tier auto or accurate sends images this large to the GPU origin'
@@ -64,10 +133,42 @@ export const classifyHandler: RouteHandler<typeof classifyRoute, AppEnv> = async
   }
 
   let edge: EdgeWork | undefined;
+  let budgetSelection: Selection | undefined;
   if (plan.kind === 'edge-then-origin') {
     edge = await runEdge(plan.edgeModel);
-    if (afterEdge(plan, edge.run.top1) === 'answer')
-      return c.json({ ...edgeAnswer(answer, plan.tier, edge), escalated: false }, 200);
+    const elapsedMs = performance.now() - started;
+    if (afterEdge(plan, edge.run.top1) === 'answer') {
+      const chosen =
+        budgetMs === undefined
+          ? undefined
+          : selection(
+              budgetMs,
+              elapsedMs,
+              elapsedMs <= budgetMs,
+              'the edge was confident enough; no escalation',
+            );
+      return c.json(withSelection({ ...edgeAnswer(answer, plan.tier, edge), escalated: false }, chosen), 200);
+    }
+    if (budgetMs !== undefined) {
+      // Tier auto with a budget: escalate only when the origin is still expected to fit.
+      const decision = escalationFits({
+        budgetMs,
+        elapsedMs,
+        origin: await escalationTarget(c.env, plan.originModel),
+        originView: originView(c.env),
+      });
+      budgetSelection = selection(
+        budgetMs,
+        decision.expectedMs ?? elapsedMs,
+        decision.escalate || elapsedMs <= budgetMs,
+        decision.reason,
+      );
+      if (!decision.escalate)
+        return c.json(
+          { ...edgeAnswer(answer, plan.tier, edge), escalated: false, selection: budgetSelection },
+          200,
+        );
+    }
   } else {
     checkLimits(probe, originLimits);
   }
@@ -80,7 +181,11 @@ export const classifyHandler: RouteHandler<typeof classifyRoute, AppEnv> = async
     requestId: answer.requestId,
     deadlineMs,
   });
-  if (result.ok) return c.json(originAnswer(answer, plan.tier, result, result.elapsedMs, edge), 200);
+  if (result.ok)
+    return c.json(
+      withSelection(originAnswer(answer, plan.tier, result, result.elapsedMs, edge), budgetSelection),
+      200,
+    );
 
   const outcome = onOriginFailure(plan, failureOf(result), config.policy);
   logOriginFailure(answer.requestId, plan.tier, result, outcome.action);
@@ -95,7 +200,17 @@ export const classifyHandler: RouteHandler<typeof classifyRoute, AppEnv> = async
       );
       edge = await runEdge(outcome.edgeModel);
     }
-    return c.json(degradedAnswer(answer, plan.tier, edge, outcome.reason, result.elapsedMs), 200);
+    return c.json(
+      withSelection(
+        degradedAnswer(answer, plan.tier, edge, outcome.reason, result.elapsedMs),
+        budgetSelection && {
+          ...budgetSelection,
+          budget_met: false,
+          reason: `${budgetSelection.reason}, but the origin failed (${outcome.reason})`,
+        },
+      ),
+      200,
+    );
   }
   return failWith(
     outcome.code,
@@ -103,6 +218,10 @@ export const classifyHandler: RouteHandler<typeof classifyRoute, AppEnv> = async
     outcome.retryAfterS,
   );
 };
+
+function withSelection(body: ClassifyResponse, chosen: Selection | undefined): ClassifyResponse {
+  return chosen ? { ...body, selection: chosen } : body;
+}
 
 /** The policy's message, made specific where the edge knows more than the policy does. */
 function failMessage(

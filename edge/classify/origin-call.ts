@@ -5,6 +5,7 @@ import { ApiError } from '../../shared/http/errors.ts';
 import type { OriginFailure, OriginFailureKind } from '../../shared/policy/escalation.ts';
 import { originFor } from '../origin/from-env.ts';
 import type { OriginError, OriginSuccess } from '../origin/interpret.ts';
+import { overheadMs } from '../origin/round-trip.ts';
 
 export type OriginOutcome = (OriginSuccess | NotConfigured | OriginError) & { elapsedMs: number };
 
@@ -37,6 +38,7 @@ export async function callOrigin(env: Env, call: OriginCall): Promise<OriginOutc
     deadlineMs: call.deadlineMs,
   });
   const elapsedMs = performance.now() - started;
+  if (result.ok) access.roundTrip.observe(overheadMs(elapsedMs, result.response.timings_ms.total));
   // The origin logs the same request_id (the client forwards it), so the two logs join on it.
   console.log(
     JSON.stringify({

@@ -1,7 +1,12 @@
 import type { RouteHandler } from '@hono/zod-openapi';
 import type { ClassifyParams, ClassifyResponse, Selection } from '../../shared/api/classify.ts';
 import { ApiError } from '../../shared/http/errors.ts';
-import { budgetConflict, chooseByBudget, escalationFits } from '../../shared/policy/budget.ts';
+import {
+  budgetConflict,
+  chooseByBudget,
+  escalationFits,
+  originExpectedMs,
+} from '../../shared/policy/budget.ts';
 import {
   afterEdge,
   type OriginBoundPlan,
@@ -171,6 +176,18 @@ export const classifyHandler: RouteHandler<typeof classifyRoute, AppEnv> = async
     }
   } else {
     checkLimits(probe, originLimits);
+    if (budgetMs !== undefined) {
+      // Tier auto with an image over the edge's limits: the origin is the only way; report the fit.
+      const target = await escalationTarget(c.env, plan.originModel);
+      const view = originView(c.env);
+      const expectedMs = target ? performance.now() - started + originExpectedMs(target.p95Ms, view) : null;
+      budgetSelection = selection(
+        budgetMs,
+        expectedMs,
+        expectedMs !== null && expectedMs <= budgetMs,
+        `the image is over the edge's limits, so tier auto needs ${plan.originModel} on the origin${expectedMs === null ? ', whose latency is not measured' : ''}`,
+      );
+    }
   }
 
   const result = await callOrigin(c.env, {

@@ -164,7 +164,8 @@ export const classifyHandler: RouteHandler<typeof classifyRoute, AppEnv> = async
       });
       budgetSelection = selection(
         budgetMs,
-        decision.expectedMs ?? elapsedMs,
+        // Not escalating: the edge answer is in hand, so its expected latency is the time spent.
+        decision.escalate ? decision.expectedMs : elapsedMs,
         decision.escalate || elapsedMs <= budgetMs,
         decision.reason,
       );

@@ -86,6 +86,9 @@ describe('latency_budget_ms without an origin', () => {
     expect(body.escalated).toBe(false);
     expect(body.selection?.budget_ms).toBe(600000);
     expect(body.selection?.reason).toContain('origin is unavailable');
+    // Not escalating: what is expected is the edge answer already in hand, i.e. the time it took.
+    expect(body.selection?.expected_ms).toBeLessThanOrEqual(body.timings_ms.total + 0.1);
+    expect(body.selection?.budget_met).toBe(true);
   });
 });
 

@@ -1,24 +1,19 @@
 import type { RouteHandler } from '@hono/zod-openapi';
 import type { ClassifyParams, ClassifyResponse, Selection } from '../../shared/api/classify.ts';
 import { ApiError } from '../../shared/http/errors.ts';
-import {
-  budgetConflict,
-  chooseByBudget,
-  escalationFits,
-  originExpectedMs,
-} from '../../shared/policy/budget.ts';
+import { budgetConflict, escalationFits, originExpectedMs } from '../../shared/policy/budget.ts';
 import {
   afterEdge,
   type OriginBoundPlan,
   onOriginFailure,
   planRoute,
 } from '../../shared/policy/escalation.ts';
-import { DEFAULT_TIER, type Tier } from '../../shared/policy/tiers.ts';
 import { edgeConfig, ORIGIN_MAX_IMAGE_PIXELS } from '../config.ts';
 import type { AppEnv } from '../http/app-env.ts';
 import type { ImageProbe } from '../image/index.ts';
 import { type AnswerContext, degradedAnswer, type EdgeWork, edgeAnswer, originAnswer } from './answers.ts';
-import { budgetInputs, escalationTarget, originView, selection } from './budget.ts';
+import { escalationTarget, originView, selection } from './budget.ts';
+import { answerByBudget } from './by-budget.ts';
 import { runEdgeModel } from './edge-run.ts';
 import {
   checkLimits,
@@ -29,7 +24,14 @@ import {
   probeChecked,
 } from './image-tensor.ts';
 import { classifyInput } from './input.ts';
-import { callOrigin, failureOf, failWith, type OriginOutcome, relayRejection } from './origin-call.ts';
+import {
+  callOrigin,
+  failureOf,
+  failWith,
+  logOriginFailure,
+  type OriginOutcome,
+  relayRejection,
+} from './origin-call.ts';
 import type { classifyRoute } from './route.ts';
 
 // Routing follows shared/policy/escalation.ts (docs/tiers.md): the edge answers fast/balanced and edge
@@ -68,65 +70,8 @@ export const classifyHandler: RouteHandler<typeof classifyRoute, AppEnv> = async
 
   if (budgetMs !== undefined && params.tier === undefined) {
     // latency_budget_ms alone chooses the model (shared/policy/budget.ts).
-    const inputs = await budgetInputs(c.env, budgetMs);
-    const choice = chooseByBudget(inputs);
-    const chosen = selection(budgetMs, choice.expectedMs, choice.budgetMet, choice.reason);
-    if (choice.placement === 'edge') {
-      checkLimits(probe, edgeLimits, `; latency_budget_ms chose ${choice.model} on the edge`);
-      return c.json(
-        { ...edgeAnswer(answer, DEFAULT_TIER, await runEdge(choice.model)), selection: chosen },
-        200,
-      );
-    }
-    checkLimits(probe, originLimits);
-    // The caller's budget, when longer than the edge's default origin deadline, is the deadline.
-    const result = await callOrigin(c.env, {
-      bytes,
-      contentType: probe.type,
-      model: choice.model,
-      topK: params.top_k,
-      requestId: answer.requestId,
-      deadlineMs: Date.now() + Math.max(config.originTimeoutMs, budgetMs) - (performance.now() - started),
-    });
-    if (result.ok)
-      return c.json(
-        { ...originAnswer(answer, DEFAULT_TIER, result, result.elapsedMs, undefined), selection: chosen },
-        200,
-      );
-    // The origin failed: the edge model the budget allows with the time left answers instead.
-    const spentMs = performance.now() - started;
-    const fallback = chooseByBudget({
-      ...inputs,
-      budgetMs: budgetMs - spentMs,
-      originView: { ...inputs.originView, reachable: false, unreachableReason: 'it failed for this request' },
-    });
-    const outcome = onOriginFailure(
-      { kind: 'origin', tier: DEFAULT_TIER, originModel: choice.model, degradedModel: fallback.model },
-      failureOf(result),
-      config.policy,
-    );
-    logOriginFailure(answer.requestId, DEFAULT_TIER, result, outcome.action);
-    if (outcome.action === 'relay') relayRejection(result);
-    if (outcome.action === 'fail') return failWith(outcome.code, outcome.message, outcome.retryAfterS);
-    checkLimits(
-      probe,
-      edgeLimits,
-      `; the origin is unavailable (${outcome.reason}) and the edge cannot take an image this large`,
-    );
-    const edgeWork = await runEdge(outcome.edgeModel);
-    const expectedMs = fallback.expectedMs === null ? null : spentMs + fallback.expectedMs;
-    return c.json(
-      {
-        ...degradedAnswer(answer, DEFAULT_TIER, edgeWork, outcome.reason, result.elapsedMs),
-        selection: selection(
-          budgetMs,
-          expectedMs,
-          expectedMs !== null && expectedMs <= budgetMs,
-          `${choice.model} on the origin failed (${outcome.reason}); ${fallback.reason}`,
-        ),
-      },
-      200,
-    );
+    const request = { env: c.env, budgetMs, bytes, probe, topK: params.top_k, started, config };
+    return c.json(await answerByBudget(request, { edgeLimits, originLimits, answer, runEdge }), 200);
   }
 
   if (plan.kind === 'edge') {
@@ -258,22 +203,4 @@ function failMessage(
   if (result.kind === 'not_configured')
     return `${policyMessage.replace(/\.$/, '')}. The GPU origin is not configured: ${result.message}.`;
   return policyMessage;
-}
-
-function logOriginFailure(
-  requestId: string,
-  tier: Tier,
-  result: Extract<OriginOutcome, { ok: false }>,
-  action: string,
-): void {
-  console.warn(
-    JSON.stringify({
-      msg: 'origin failed',
-      request_id: requestId,
-      tier,
-      kind: result.kind,
-      action,
-      detail: result.message,
-    }),
-  );
 }

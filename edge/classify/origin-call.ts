@@ -3,6 +3,7 @@ import type { ErrorCode } from '../../shared/api/errors.ts';
 import type { ModelId } from '../../shared/catalog/models.ts';
 import { ApiError } from '../../shared/http/errors.ts';
 import type { OriginFailure, OriginFailureKind } from '../../shared/policy/escalation.ts';
+import type { Tier } from '../../shared/policy/tiers.ts';
 import { originFor } from '../origin/from-env.ts';
 import type { OriginError, OriginSuccess } from '../origin/interpret.ts';
 import { overheadMs } from '../origin/round-trip.ts';
@@ -95,4 +96,22 @@ function toOwnedBytes(bytes: Uint8Array): Uint8Array<ArrayBuffer> {
   )
     return bytes as Uint8Array<ArrayBuffer>;
   return new Uint8Array(bytes);
+}
+
+export function logOriginFailure(
+  requestId: string,
+  tier: Tier,
+  result: Extract<OriginOutcome, { ok: false }>,
+  action: string,
+): void {
+  console.warn(
+    JSON.stringify({
+      msg: 'origin failed',
+      request_id: requestId,
+      tier,
+      kind: result.kind,
+      action,
+      detail: result.message,
+    }),
+  );
 }

@@ -2,7 +2,6 @@
 // as one injected dependency: edge/index.ts passes the real ones, in-process tests pass their own.
 import type { Hono } from 'hono';
 import type { ModelId } from '../shared/catalog/models.ts';
-import type { MeasuredProfile, ProfileRuntime } from '../shared/catalog/profile.ts';
 import type { RgbImage } from '../shared/preprocess/index.ts';
 import type { EdgeRun } from './classify/run-result.ts';
 import type { AppEnv } from './http/app-env.ts';
@@ -17,8 +16,6 @@ export interface EdgeCompute {
   isLoaded(model: ModelId): boolean;
   /** The weights named in the model's model.json in the bucket; undefined when it cannot be read. */
   weightsOf(env: Env, model: ModelId): Promise<'pretrained' | 'untrained' | undefined>;
-  /** The measured latency profile of a runtime deployed with the models; null when none is deployed. */
-  profile(env: Env, runtime: ProfileRuntime): Promise<MeasuredProfile | null>;
   /** Internal routes mounted under /_debug when DEBUG_ROUTES=1. */
   debugRoutes?: Hono<AppEnv>;
 }

@@ -5,14 +5,13 @@ import { runEdgeModel } from './classify/edge-run.ts';
 import { decodeProbed } from './classify/image-tensor.ts';
 import { debugRoutes } from './debug/route.ts';
 import { isLoaded } from './inference/registry.ts';
-import { readManifest, readProfile } from './models/store.ts';
+import { readManifest } from './models/store.ts';
 
 const app = createEdgeApp({
   decode: decodeProbed,
   runModel: runEdgeModel,
   isLoaded,
   weightsOf: async (env, model) => (await readManifest(env.MODELS, model).catch(() => null))?.weights,
-  profile: (env, runtime) => readProfile(env.MODELS, runtime),
   debugRoutes: debugRoutes(),
 });
 

@@ -1,20 +1,30 @@
 import type { RouteHandler } from '@hono/zod-openapi';
-import type { ClassifyParams } from '../../shared/api/classify.ts';
+import type { ClassifyParams, ClassifyResponse, Selection } from '../../shared/api/classify.ts';
+import { ApiError } from '../../shared/http/errors.ts';
+import { budgetConflict, escalationFits, originExpectedMs } from '../../shared/policy/budget.ts';
 import {
   afterEdge,
   type OriginBoundPlan,
   onOriginFailure,
   planRoute,
 } from '../../shared/policy/escalation.ts';
-import type { Tier } from '../../shared/policy/tiers.ts';
 import type { EdgeCompute } from '../compute.ts';
 import { edgeConfig, ORIGIN_MAX_IMAGE_PIXELS } from '../config.ts';
 import type { AppEnv } from '../http/app-env.ts';
 import type { ImageProbe } from '../image/probe.ts';
 import { type AnswerContext, degradedAnswer, type EdgeWork, edgeAnswer, originAnswer } from './answers.ts';
+import { escalationTarget, originView, selection } from './budget.ts';
+import { answerByBudget } from './by-budget.ts';
 import { checkLimits, edgeImageLimits, fitsLimits, imageLimits, probeChecked } from './image-checks.ts';
 import { classifyInput } from './input.ts';
-import { callOrigin, failureOf, failWith, type OriginOutcome, relayRejection } from './origin-call.ts';
+import {
+  callOrigin,
+  failureOf,
+  failWith,
+  logOriginFailure,
+  type OriginOutcome,
+  relayRejection,
+} from './origin-call.ts';
 import type { classifyRoute } from './route.ts';
 
 // Routing follows shared/policy/escalation.ts (docs/tiers.md): the edge answers fast/balanced and edge
@@ -42,6 +52,9 @@ async function classify(c: ClassifyContext, compute: EdgeCompute) {
     form: c.req.valid('form' as never) as (ClassifyParams & { image: File }) | undefined,
   };
   const { image: bytes, params } = await classifyInput(c, valid);
+  const conflict = budgetConflict(params);
+  if (conflict) throw new ApiError('invalid_parameter', conflict);
+  const budgetMs = params.latency_budget_ms;
   const edgeLimits = edgeImageLimits(config.maxBodyBytes, config.maxImagePixels);
   const originLimits = imageLimits(config.maxBodyBytes, ORIGIN_MAX_IMAGE_PIXELS);
   const probe = probeChecked(bytes);
@@ -55,6 +68,12 @@ async function classify(c: ClassifyContext, compute: EdgeCompute) {
     return { run: await compute.runModel(c.env, model, image, params.top_k), decodeMs };
   };
 
+  if (budgetMs !== undefined && params.tier === undefined) {
+    // latency_budget_ms alone chooses the model (shared/policy/budget.ts).
+    const request = { env: c.env, budgetMs, bytes, probe, topK: params.top_k, started, config };
+    return c.json(await answerByBudget(request, { edgeLimits, originLimits, answer, runEdge }), 200);
+  }
+
   if (plan.kind === 'edge') {
     const hint = fitsLimits(probe, originLimits)
       ? '; tier auto or accurate sends images this large to the GPU origin'
@@ -64,12 +83,57 @@ async function classify(c: ClassifyContext, compute: EdgeCompute) {
   }
 
   let edge: EdgeWork | undefined;
+  let budgetSelection: Selection | undefined;
   if (plan.kind === 'edge-then-origin') {
     edge = await runEdge(plan.edgeModel);
-    if (afterEdge(plan, edge.run.top1) === 'answer')
-      return c.json({ ...edgeAnswer(answer, plan.tier, edge), escalated: false }, 200);
+    const elapsedMs = performance.now() - started;
+    if (afterEdge(plan, edge.run.top1) === 'answer') {
+      const chosen =
+        budgetMs === undefined
+          ? undefined
+          : selection(
+              budgetMs,
+              elapsedMs,
+              elapsedMs <= budgetMs,
+              'the edge was confident enough; no escalation',
+            );
+      return c.json(withSelection({ ...edgeAnswer(answer, plan.tier, edge), escalated: false }, chosen), 200);
+    }
+    if (budgetMs !== undefined) {
+      // Tier auto with a budget: escalate only when the origin is still expected to fit.
+      const decision = escalationFits({
+        budgetMs,
+        elapsedMs,
+        origin: await escalationTarget(c.env, plan.originModel),
+        originView: originView(c.env),
+      });
+      budgetSelection = selection(
+        budgetMs,
+        // Not escalating: the edge answer is in hand, so its expected latency is the time spent.
+        decision.escalate ? decision.expectedMs : elapsedMs,
+        decision.escalate || elapsedMs <= budgetMs,
+        decision.reason,
+      );
+      if (!decision.escalate)
+        return c.json(
+          { ...edgeAnswer(answer, plan.tier, edge), escalated: false, selection: budgetSelection },
+          200,
+        );
+    }
   } else {
     checkLimits(probe, originLimits);
+    if (budgetMs !== undefined) {
+      // Tier auto with an image over the edge's limits: the origin is the only way; report the fit.
+      const target = await escalationTarget(c.env, plan.originModel);
+      const view = originView(c.env);
+      const expectedMs = target ? performance.now() - started + originExpectedMs(target.p95Ms, view) : null;
+      budgetSelection = selection(
+        budgetMs,
+        expectedMs,
+        expectedMs !== null && expectedMs <= budgetMs,
+        `the image is over the edge's limits, so tier auto needs ${plan.originModel} on the origin${expectedMs === null ? ', whose latency is not measured' : ''}`,
+      );
+    }
   }
 
   const result = await callOrigin(c.env, {
@@ -80,7 +144,11 @@ async function classify(c: ClassifyContext, compute: EdgeCompute) {
     requestId: answer.requestId,
     deadlineMs,
   });
-  if (result.ok) return c.json(originAnswer(answer, plan.tier, result, result.elapsedMs, edge), 200);
+  if (result.ok)
+    return c.json(
+      withSelection(originAnswer(answer, plan.tier, result, result.elapsedMs, edge), budgetSelection),
+      200,
+    );
 
   const outcome = onOriginFailure(plan, failureOf(result), config.policy);
   logOriginFailure(answer.requestId, plan.tier, result, outcome.action);
@@ -95,13 +163,27 @@ async function classify(c: ClassifyContext, compute: EdgeCompute) {
       );
       edge = await runEdge(outcome.edgeModel);
     }
-    return c.json(degradedAnswer(answer, plan.tier, edge, outcome.reason, result.elapsedMs), 200);
+    return c.json(
+      withSelection(
+        degradedAnswer(answer, plan.tier, edge, outcome.reason, result.elapsedMs),
+        budgetSelection && {
+          ...budgetSelection,
+          budget_met: false,
+          reason: `${budgetSelection.reason}, but the origin failed (${outcome.reason})`,
+        },
+      ),
+      200,
+    );
   }
   return failWith(
     outcome.code,
     failMessage(plan, params.model === undefined, probe, result, outcome.message),
     outcome.retryAfterS,
   );
+}
+
+function withSelection(body: ClassifyResponse, chosen: Selection | undefined): ClassifyResponse {
+  return chosen ? { ...body, selection: chosen } : body;
 }
 
 /** The policy's message, made specific where the edge knows more than the policy does. */
@@ -121,22 +203,4 @@ function failMessage(
   if (result.kind === 'not_configured')
     return `${policyMessage.replace(/\.$/, '')}. The GPU origin is not configured: ${result.message}.`;
   return policyMessage;
-}
-
-function logOriginFailure(
-  requestId: string,
-  tier: Tier,
-  result: Extract<OriginOutcome, { ok: false }>,
-  action: string,
-): void {
-  console.warn(
-    JSON.stringify({
-      msg: 'origin failed',
-      request_id: requestId,
-      tier,
-      kind: result.kind,
-      action,
-      detail: result.message,
-    }),
-  );
 }

@@ -3,8 +3,10 @@ import type { ErrorCode } from '../../shared/api/errors.ts';
 import type { ModelId } from '../../shared/catalog/models.ts';
 import { ApiError } from '../../shared/http/errors.ts';
 import type { OriginFailure, OriginFailureKind } from '../../shared/policy/escalation.ts';
+import type { Tier } from '../../shared/policy/tiers.ts';
 import { originFor } from '../origin/from-env.ts';
 import type { OriginError, OriginSuccess } from '../origin/interpret.ts';
+import { overheadMs } from '../origin/round-trip.ts';
 
 export type OriginOutcome = (OriginSuccess | NotConfigured | OriginError) & { elapsedMs: number };
 
@@ -37,6 +39,7 @@ export async function callOrigin(env: Env, call: OriginCall): Promise<OriginOutc
     deadlineMs: call.deadlineMs,
   });
   const elapsedMs = performance.now() - started;
+  if (result.ok) access.roundTrip.observe(overheadMs(elapsedMs, result.response.timings_ms.total));
   // The origin logs the same request_id (the client forwards it), so the two logs join on it.
   console.log(
     JSON.stringify({
@@ -93,4 +96,22 @@ function toOwnedBytes(bytes: Uint8Array): Uint8Array<ArrayBuffer> {
   )
     return bytes as Uint8Array<ArrayBuffer>;
   return new Uint8Array(bytes);
+}
+
+export function logOriginFailure(
+  requestId: string,
+  tier: Tier,
+  result: Extract<OriginOutcome, { ok: false }>,
+  action: string,
+): void {
+  console.warn(
+    JSON.stringify({
+      msg: 'origin failed',
+      request_id: requestId,
+      tier,
+      kind: result.kind,
+      action,
+      detail: result.message,
+    }),
+  );
 }

@@ -1,9 +1,10 @@
 import { createRoute, type RouteHandler } from '@hono/zod-openapi';
 import { type ModelInfo, type ModelLatency, ModelsResponseSchema } from '../../shared/api/models.ts';
 import { CATALOG, type CatalogEntry } from '../../shared/catalog/models.ts';
-import { type MeasuredProfile, measuredRow, type ProfileRuntime } from '../../shared/catalog/profile.ts';
+import type { MeasuredProfile } from '../../shared/catalog/profile.ts';
 import type { EdgeCompute } from '../compute.ts';
 import type { AppEnv } from '../http/app-env.ts';
+import { measuredProfiles, rowFor } from './profiles.ts';
 
 export const modelsRoute = createRoute({
   method: 'get',
@@ -18,11 +19,7 @@ export const modelsRoute = createRoute({
 export const modelsHandler =
   (compute: EdgeCompute): RouteHandler<typeof modelsRoute, AppEnv> =>
   async (c) => {
-    const [edge, origin] = await Promise.all([
-      profileOf(compute, c.env, 'edge'),
-      profileOf(compute, c.env, 'origin'),
-    ]);
-    const profiles = { edge, origin };
+    const profiles = await measuredProfiles(c.env);
     const models = await Promise.all(
       Object.values(CATALOG).map((entry) => describe(compute, c.env, entry, profiles[entry.placement])),
     );
@@ -31,23 +28,9 @@ export const modelsHandler =
 
 // Both profiles are deployed to R2 with the models: the edge's from its own workerd runs, the origin's
 // from `npm run profile -- --runtime origin` on the origin's hardware. The listing stays up without them.
-async function profileOf(
-  compute: EdgeCompute,
-  env: Env,
-  runtime: ProfileRuntime,
-): Promise<MeasuredProfile | null> {
-  try {
-    return await compute.profile(env, runtime);
-  } catch (error) {
-    console.warn(`/v1/models: ${(error as Error).message}; latencies of the ${runtime} left out`);
-    return null;
-  }
-}
-
 function latencyOf(profile: MeasuredProfile | null, entry: CatalogEntry): ModelLatency | undefined {
-  if (!profile) return undefined;
-  const row = measuredRow(profile, entry.variant, profile.provider);
-  if (!row || row.resolution !== entry.resolution) return undefined;
+  const row = rowFor(profile, entry);
+  if (!profile || !row) return undefined;
   return {
     runtime: profile.runtime,
     provider: row.provider,

@@ -7,12 +7,6 @@ import {
   ModelManifestSchema,
 } from '../../shared/catalog/manifest.ts';
 import type { ModelId } from '../../shared/catalog/models.ts';
-import {
-  type MeasuredProfile,
-  PROFILE_KEYS,
-  type ProfileRuntime,
-  ProfileSchema,
-} from '../../shared/catalog/profile.ts';
 import type { OrtWebModel } from '../inference/classifier.ts';
 
 export type { ModelManifest };
@@ -42,24 +36,6 @@ export async function readModel(
     ? [{ path: DATA_FILE, data: await readBytes(bucket, `${id}/${DATA_FILE}`) }]
     : undefined;
   return { graph, externalData, inputName: manifest.input.name, outputName: manifest.output.name };
-}
-
-/**
- * A runtime's measured profile as deployed next to the models (profiles/<runtime>.json), or null when none
- * was uploaded. A malformed one is an error: the caller decides whether it can do without.
- */
-export async function readProfile(
-  bucket: R2Bucket,
-  runtime: ProfileRuntime,
-): Promise<MeasuredProfile | null> {
-  const key = PROFILE_KEYS[runtime];
-  const object = await bucket.get(key);
-  if (!object) return null;
-  const parsed = ProfileSchema.safeParse(await object.json().catch(() => undefined));
-  if (!parsed.success) throw new ModelStoreError(`${key} is not a valid profile`);
-  if (parsed.data.runtime !== runtime)
-    throw new ModelStoreError(`${key} profiles the ${parsed.data.runtime}`);
-  return parsed.data;
 }
 
 async function readBytes(bucket: R2Bucket, key: string): Promise<Uint8Array> {

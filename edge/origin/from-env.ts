@@ -2,10 +2,13 @@
 // (ORIGIN_URL, ORIGIN_KEY_ID): its circuit breaker must outlive a request to be of any use.
 import { edgeConfig } from '../config.ts';
 import { createOriginClient, type OriginClient, OriginConfigError } from './client.ts';
+import { RoundTripEwma } from './round-trip.ts';
 
-export type OriginAccess = { client: OriginClient } | { client: null; reason: string };
+export type OriginAccess =
+  | { client: OriginClient; roundTrip: RoundTripEwma }
+  | { client: null; reason: string };
 
-const clients = new Map<string, OriginClient>();
+const clients = new Map<string, { client: OriginClient; roundTrip: RoundTripEwma }>();
 const reportedConfigErrors = new Set<string>();
 
 /** The memoised client, or why there is none (no ORIGIN_URL, or an unusable origin setting). */
@@ -14,11 +17,12 @@ export function originFor(env: Env): OriginAccess {
   if (!baseUrl) return { client: null, reason: 'ORIGIN_URL is not set in this deployment' };
   const cacheKey = `${baseUrl}\n${keyId}`;
   const cached = clients.get(cacheKey);
-  if (cached) return { client: cached };
+  if (cached) return cached;
   try {
-    const client = createOriginClient({ baseUrl, keyId, secret });
-    clients.set(cacheKey, client);
-    return { client };
+    // The round trip is kept next to the client and its breaker: one origin, one set of observations.
+    const access = { client: createOriginClient({ baseUrl, keyId, secret }), roundTrip: new RoundTripEwma() };
+    clients.set(cacheKey, access);
+    return access;
   } catch (error) {
     if (!(error instanceof OriginConfigError)) throw error;
     // A deployment mistake, not a request problem: say it once per isolate, then degrade like an outage.

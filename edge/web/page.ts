@@ -14,7 +14,7 @@ export const INDEX_HTML = /* html */ `<!doctype html>
 <body>
 <main>
   <h1>Image classification playground</h1>
-  <p class="lead">EfficientNet-B0/B1 at the edge, B5/B7 on the GPU origin. Drop, paste or pick images; each one is classified with the chosen tier.</p>
+  <p class="lead">EfficientNet-B0/B1 at the edge, B5/B7 on the GPU origin. Drop, paste or pick images; each one is classified with the chosen tier, or by a latency budget.</p>
   <section class="panel" aria-label="input">
     <label id="drop" for="image">
       Drop images here, paste one (Ctrl+V), or pick files (JPEG, PNG, WebP)
@@ -28,7 +28,11 @@ export const INDEX_HTML = /* html */ `<!doctype html>
           <option value="balanced">balanced — edge B1</option>
           <option value="accurate">accurate — origin B5</option>
           <option value="max">max — origin B7</option>
+          <option value="budget">by budget — the most accurate model expected within the latency budget</option>
         </select>
+      </label>
+      <label for="budget">Latency budget (ms)
+        <input id="budget" type="number" min="1" max="600000" step="1" placeholder="none" title="latency_budget_ms: with tier auto it decides whether escalating still fits; with 'by budget' it chooses the model">
       </label>
       <label for="top-k">Top k <input id="top-k" type="number" min="1" max="20" value="5"></label>
       <label class="inline" for="compare"><input id="compare" type="checkbox"> Compare edge

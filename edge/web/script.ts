@@ -18,7 +18,10 @@ let running = 0;
 // classifyJobs with one call per tier that reports each entry through the same onAnswer callback.
 
 async function classifyOne(job, params) {
-  const query = new URLSearchParams({ tier: job.tier, top_k: String(params.topK) });
+  // Tier "budget" is the page's name for "no tier": latency_budget_ms alone chooses the model.
+  const query = new URLSearchParams({ top_k: String(params.topK) });
+  if (job.tier !== 'budget') query.set('tier', job.tier);
+  if (params.budget && (job.tier === 'auto' || job.tier === 'budget')) query.set('latency_budget_ms', params.budget);
   const headers = { 'content-type': job.file.type || 'application/octet-stream' };
   if (params.apiKey) headers.authorization = 'Bearer ' + params.apiKey;
   let response;
@@ -59,7 +62,9 @@ function syncCompare() {
 function settings() {
   const topK = Math.min(20, Math.max(1, Number($('top-k').value) || 5));
   const tiers = $('compare').checked ? [$('compare-edge').value, 'accurate'] : [$('tier').value];
-  return { topK, tiers, apiKey: $('api-key').value.trim() };
+  // Sent as typed: the API judges the range and says so in its envelope.
+  const budget = $('budget').value.trim();
+  return { topK, tiers, budget, apiKey: $('api-key').value.trim() };
 }
 
 // ---- Adding images: picker, drag and drop, paste -----------------------------------------------------
@@ -110,7 +115,7 @@ async function classifyAll(targets) {
       const slot = el('section', 'answer');
       slot.dataset.tier = tier;
       slot.dataset.state = 'pending';
-      slot.append(el('h3', '', (EDGE_TIERS.includes(tier) ? 'edge' : tier === 'auto' ? 'edge → origin' : 'origin') + ' · tier ' + tier), el('p', 'pending', 'Classifying…'));
+      slot.append(el('h3', '', tier === 'budget' ? 'by latency budget' : (EDGE_TIERS.includes(tier) ? 'edge' : tier === 'auto' ? 'edge → origin' : 'origin') + ' · tier ' + tier), el('p', 'pending', 'Classifying…'));
       answers.append(slot);
       jobs.push({ file: image.file, tier, slot });
     }
@@ -161,6 +166,7 @@ function renderAnswer(slot, outcome) {
   }
   const body = outcome.body;
   slot.append(el('div', 'model', body.model), el('p', 'why', why(body)));
+  if (body.selection) slot.append(selection(body.selection));
   if (body.degraded) slot.append(el('p', 'warn degraded', 'Degraded: ' + (body.degraded_reason || 'the origin was unavailable') + '. The edge answered instead.'));
   if (body.weights === 'untrained') slot.append(el('p', 'warn untrained', 'Untrained weights: these labels are meaningless.'));
   slot.append(predictions(body.predictions), timings(body.timings_ms), meta(body));
@@ -170,9 +176,21 @@ function why(body) {
   const edge = body.edge;
   if (body.escalated && edge) return 'Escalated: edge ' + edge.model + ' was unsure (top-1 ' + edge.top1_score.toFixed(3) + '), so the origin answered.';
   if (body.degraded) return 'The origin was wanted, but the edge answered.';
+  if (body.selection && !edge) return 'Chosen by the latency budget.';
   if (body.tier === 'auto' && edge) return 'Edge ' + edge.model + ' was confident enough (top-1 ' + edge.top1_score.toFixed(3) + '): no escalation.';
   if (EDGE_TIERS.includes(body.tier)) return 'Tier ' + body.tier + ' runs on the edge only.';
   return 'Tier ' + body.tier + ' runs on the GPU origin.';
+}
+
+/** What latency_budget_ms decided: budget, expected latency, whether it fits, and why. */
+function selection(s) {
+  const box = el('div', 'selection' + (s.budget_met ? '' : ' warn'));
+  const expected = s.expected_ms === null ? 'unmeasured' : round(s.expected_ms) + ' ms expected';
+  box.append(
+    el('strong', '', 'Budget ' + s.budget_ms + ' ms: ' + expected + ', ' + (s.budget_met ? 'within the budget' : 'budget not met')),
+    el('p', 'reason', s.reason),
+  );
+  return box;
 }
 
 function predictions(list) {
@@ -218,7 +236,7 @@ function round(ms) {
 
 /** Request id plus any field this page does not know yet (e.g. a selection or budget report). */
 function meta(body) {
-  const known = ['request_id', 'model', 'tier', 'weights', 'predictions', 'timings_ms', 'escalated', 'edge', 'degraded', 'degraded_reason'];
+  const known = ['request_id', 'model', 'tier', 'weights', 'predictions', 'timings_ms', 'escalated', 'edge', 'degraded', 'degraded_reason', 'selection'];
   const dl = el('dl', 'meta');
   const row = (name, value) => dl.append(el('dt', '', name), el('dd', '', value));
   row('request id', body.request_id);

@@ -30,6 +30,9 @@ button { padding: .45rem 1.1rem; font-size: 1rem; }
 .answer .model { font-weight: 700; font-size: 1.05rem; }
 .why { margin: .2rem 0 .5rem; font-size: .9rem; }
 .warn { color: #8a4b00; font-size: .85rem; margin: .2rem 0; }
+.selection { font-size: .85rem; margin: .3rem 0; padding: .3rem .5rem; border-left: 3px solid #3a7d44; }
+.selection.warn { border-left-color: #8a4b00; }
+.selection .reason { margin: .15rem 0 0; }
 .degraded { color: #8a4b00; font-weight: 600; }
 .predictions { list-style: none; padding: 0; margin: .25rem 0 .6rem; }
 .predictions li { display: grid; grid-template-columns: 9rem 1fr 3.6rem; gap: .5rem; align-items: center; font-size: .9rem; margin: .2rem 0; }

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { MODEL_IDS } from '../catalog/models.ts';
+import { MAX_BUDGET_MS, MIN_BUDGET_MS } from '../policy/budget.ts';
 import { TIERS } from '../policy/tiers.ts';
 
 // Query strings carry everything as text; JSON bodies may carry real numbers and booleans.
@@ -28,6 +29,11 @@ export const ClassifyParamsSchema = z
     allow_degraded: boolFromText
       .optional()
       .describe('Tiers accurate/max: answer from the edge instead of 503 when the origin is unavailable.'),
+    latency_budget_ms: intFromText(MIN_BUDGET_MS, MAX_BUDGET_MS)
+      .optional()
+      .describe(
+        'Latency budget in ms (1-600000). Without tier: the most accurate served model whose expected latency (measured p95; on the origin plus round trip and queue wait) fits. With tier=auto: escalate only if the origin can still fit. Not allowed with model or another tier.',
+      ),
   })
   .strict()
   .meta({ id: 'ClassifyParams' });
@@ -58,6 +64,18 @@ export const TimingsSchema = z
   })
   .meta({ id: 'Timings' });
 
+export const SelectionSchema = z
+  .object({
+    budget_ms: z.number().int().describe('The latency_budget_ms of the request.'),
+    expected_ms: z
+      .number()
+      .nullable()
+      .describe('Expected latency of the answer as selected (null when the answering model is unmeasured).'),
+    budget_met: z.boolean().describe('Whether the expected latency of the answer fits the budget.'),
+    reason: z.string().describe('Why this model answered, in words.'),
+  })
+  .meta({ id: 'Selection' });
+
 export const WeightsStatusSchema = z.enum(['pretrained', 'untrained']);
 
 export const ClassifyResponseSchema = z
@@ -77,9 +95,13 @@ export const ClassifyResponseSchema = z
       .describe('The edge model and its top-1 probability, when the edge ran.'),
     degraded: z.boolean().optional().describe('True when the origin was wanted but the edge answered.'),
     degraded_reason: z.string().optional(),
+    selection: SelectionSchema.optional().describe(
+      'How latency_budget_ms chose the model, when one was sent.',
+    ),
   })
   .meta({ id: 'ClassifyResponse' });
 
 export type Prediction = z.infer<typeof PredictionSchema>;
+export type Selection = z.infer<typeof SelectionSchema>;
 export type Timings = z.infer<typeof TimingsSchema>;
 export type ClassifyResponse = z.infer<typeof ClassifyResponseSchema>;

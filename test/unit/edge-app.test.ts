@@ -50,8 +50,6 @@ function fakeCompute(): FakeCompute {
     },
     isLoaded: (model) => compute.runs.includes(model),
     weightsOf: async (_env, model) => (model === 'efficientnet-b0' ? 'untrained' : undefined),
-    // No profiles deployed: /v1/models then lists no latencies (test/workerd/models-latency.test.ts has them).
-    profile: async () => null,
   };
   return compute;
 }

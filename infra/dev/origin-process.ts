@@ -70,3 +70,55 @@ export async function waitForOrigin(
   child.kill('SIGKILL');
   throw new Error(`the origin was not ready after ${timeoutMs / 1000} s (${readyUrl})${printed()}`);
 }
+
+/**
+ * The port the origin bound, read from its "listening on http://host:port" line: with port 0 the system
+ * picks it, and the log is the only way to learn it. Needs `output` as a function (piped stdout).
+ */
+export function listeningPort(child: ChildProcess, timeoutMs: number, logs: () => string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    let seen = '';
+    const done = () => {
+      clearTimeout(timer);
+      child.stdout?.off('data', onData);
+      child.off('exit', onExit);
+    };
+    const timer = setTimeout(() => {
+      done();
+      reject(new Error(`the origin did not report its port:\n${logs()}`));
+    }, timeoutMs);
+    const onData = (chunk: Buffer) => {
+      seen += chunk.toString();
+      const match = /https?:\/\/[^\s:]+:(\d+)/.exec(seen);
+      if (!match) return;
+      done();
+      resolve(Number(match[1]));
+    };
+    const onExit = (code: number | null, signal: NodeJS.Signals | null) => {
+      done();
+      reject(new Error(`the origin exited (${code ?? signal}) before listening:\n${logs()}`));
+    };
+    child.stdout?.on('data', onData);
+    child.once('exit', onExit);
+  });
+}
+
+/** SIGKILL: the origin vanishes without draining, as in a crash. Resolves once it has exited. */
+export async function killOrigin(child: ChildProcess | undefined): Promise<void> {
+  if (!child || child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGKILL');
+  await exited;
+}
+
+/** The last `limit` chunks the origin printed, for error messages. */
+export function recentOutput(limit = 200): { push(chunk: string): void; text(last?: number): string } {
+  const chunks: string[] = [];
+  return {
+    push: (chunk) => {
+      chunks.push(chunk);
+      if (chunks.length > limit) chunks.shift();
+    },
+    text: (last = limit) => chunks.slice(-last).join(''),
+  };
+}

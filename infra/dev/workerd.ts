@@ -81,7 +81,7 @@ export async function bootWorker(options: BootOptions = {}): Promise<BootedWorke
 
   const captured: string[] = [];
   const restore = captureConsole(captured);
-  let worker: Awaited<ReturnType<typeof unstable_startWorker>>;
+  let worker: Awaited<ReturnType<typeof unstable_startWorker>> | undefined;
   try {
     worker = await unstable_startWorker({
       config: WRANGLER_TOML,
@@ -107,18 +107,20 @@ export async function bootWorker(options: BootOptions = {}): Promise<BootedWorke
     });
     await worker.ready;
   } catch (error) {
+    await worker?.dispose().catch(() => undefined);
     restore();
     await rm(persist, { recursive: true, force: true });
     throw error;
   }
-  const url = await worker.url;
+  const started = worker;
+  const url = await started.url;
   return {
     url,
     fetch: (pathAndQuery, init) => fetchThroughDevProxy(new URL(pathAndQuery, url), init),
     logs: () => captured.join('\n'),
     dispose: async () => {
       try {
-        await worker.dispose();
+        await started.dispose();
       } finally {
         restore();
         await rm(persist, { recursive: true, force: true });

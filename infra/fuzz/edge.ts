@@ -1,12 +1,8 @@
-// The real edge Worker (edge/index.ts) in local workerd, started through wrangler's unstable_startWorker
-// with EfficientNet-B0 in its local R2 bucket, as `npm start` runs it; plus the workerd process's memory.
+// The real edge Worker (edge/index.ts) in local workerd, booted by infra/dev/workerd.ts with
+// EfficientNet-B0 in its local R2 bucket, as `npm start` runs it; plus the workerd process's memory.
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { unstable_startWorker } from 'wrangler';
-import { fillLocalStorage } from '../dev/local-r2.ts';
-import { REPO_ROOT } from '../models/build.ts';
+import { bootWorker } from '../dev/workerd.ts';
 
 /** The API key the fuzzed Worker is configured with; every request sends it as a bearer token. */
 export const FUZZ_API_KEY = 'fuzz-local-key';
@@ -29,37 +25,15 @@ export interface FuzzEdge {
 }
 
 export async function startEdge(options: EdgeOptions): Promise<FuzzEdge> {
-  process.env.CLOUDFLARE_CF_FETCH_ENABLED = 'false';
-  process.env.WRANGLER_SEND_METRICS = 'false';
-  const persist = await mkdtemp(path.join(tmpdir(), 'edge-fuzz-'));
   const before = new Set(workerdPids());
-  let worker: Awaited<ReturnType<typeof unstable_startWorker>> | undefined;
-  try {
-    await fillLocalStorage(persist, {
-      models: [{ id: 'efficientnet-b0', dir: path.join(options.modelsDir, 'efficientnet-b0') }],
-    });
-    const vars = { API_KEYS: FUZZ_API_KEY, ...options.vars };
-    worker = await unstable_startWorker({
-      config: path.join(REPO_ROOT, 'wrangler.toml'),
-      bindings: Object.fromEntries(
-        Object.entries(vars).map(([name, value]) => [name, { type: 'plain_text' as const, value }]),
-      ),
-      dev: {
-        persist,
-        server: { hostname: '127.0.0.1', port: 0 },
-        inspector: false,
-        watch: false,
-        logLevel: 'none',
-      },
-    });
-    await worker.ready;
-  } catch (error) {
-    await worker?.dispose().catch(() => undefined);
-    await rm(persist, { recursive: true, force: true });
-    throw error;
-  }
-  const started = worker;
-  const url = await started.url;
+  const { API_KEYS = FUZZ_API_KEY, ...vars } = options.vars ?? {};
+  const worker = await bootWorker({
+    models: [{ id: 'efficientnet-b0', dir: path.join(options.modelsDir, 'efficientnet-b0') }],
+    vars,
+    secrets: { API_KEYS },
+    logLevel: 'none',
+  });
+  const url = worker.url;
   let chosen: number | undefined;
   const pid = () => {
     if (chosen !== undefined) return chosen;
@@ -78,13 +52,7 @@ export async function startEdge(options: EdgeOptions): Promise<FuzzEdge> {
       const p = pid();
       return p !== undefined && isRunning(p);
     },
-    dispose: async () => {
-      try {
-        await started.dispose();
-      } finally {
-        await rm(persist, { recursive: true, force: true });
-      }
-    },
+    dispose: () => worker.dispose(),
   };
 }
 

@@ -1,15 +1,18 @@
 // What the load test runs against: the local stack it starts itself (the origin as its own Node process, the
 // edge Worker in local workerd with R2 filled, as `npm start` does), or URLs someone else started. Only the
 // local stack can kill and restart the origin, which the chaos phase needs.
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { unstable_startWorker } from 'wrangler';
 import { ensureModels, type WantedModel, type WeightsPreference } from '../dev/ensure-models.ts';
-import { fillLocalStorage } from '../dev/local-r2.ts';
-import { REPO_ROOT } from '../models/build.ts';
+import {
+  killOrigin,
+  listeningPort,
+  type OriginProcessOptions,
+  recentOutput,
+  spawnOrigin,
+  waitForOrigin,
+} from '../dev/origin-process.ts';
+import { type BootedWorker, bootWorker } from '../dev/workerd.ts';
 
 export interface LoadTarget {
   edgeUrl: string;
@@ -53,56 +56,30 @@ export async function startLocalStack(options: LocalStackOptions): Promise<LoadT
   const apiKey = randomBytes(24).toString('hex');
   const origin = new OriginProcess(
     {
-      ORIGIN_HOST: '127.0.0.1',
-      ORIGIN_PORT: '0',
-      ORIGIN_MODELS_DIR: options.modelsDir,
-      ORIGIN_MODELS: ORIGIN_MODELS.map((m) => m.id).join(','),
-      ORIGIN_HMAC_KEYS: `${KEY_ID}:${secret}`,
-      ORIGIN_EXECUTION_PROVIDERS: 'cpu',
-      ...options.originEnv,
+      modelsDir: options.modelsDir,
+      models: ORIGIN_MODELS.map((m) => m.id),
+      hmacKeys: `${KEY_ID}:${secret}`,
+      env: { ORIGIN_EXECUTION_PROVIDERS: 'cpu', ...options.originEnv },
     },
     options.log,
   );
   await origin.start();
   const originUrl = origin.url;
 
-  const persist = await mkdtemp(path.join(tmpdir(), 'loadtest-edge-'));
-  let worker: Awaited<ReturnType<typeof unstable_startWorker>> | undefined;
+  let worker: BootedWorker;
   try {
-    await fillLocalStorage(persist, {
+    worker = await bootWorker({
       models: models.filter((m) => EDGE_MODELS.some((e) => e.id === m.id)),
-    });
-    process.env.CLOUDFLARE_CF_FETCH_ENABLED ??= 'false';
-    process.env.WRANGLER_SEND_METRICS ??= 'false';
-    const vars: Record<string, string> = {
       // A key of this run only: the load goes through the same key check as production traffic.
-      API_KEYS: apiKey,
-      ORIGIN_URL: originUrl,
-      ORIGIN_KEY_ID: KEY_ID,
-      ORIGIN_SECRET: secret,
-      ...options.edgeVars,
-    };
-    worker = await unstable_startWorker({
-      config: path.join(REPO_ROOT, 'wrangler.toml'),
-      bindings: Object.fromEntries(
-        Object.entries(vars).map(([name, value]) => [name, { type: 'plain_text' as const, value }]),
-      ),
-      dev: {
-        persist,
-        server: { hostname: '127.0.0.1', port: 0 },
-        inspector: false,
-        watch: false,
-        logLevel: 'error',
-      },
+      secrets: { API_KEYS: apiKey, ORIGIN_SECRET: secret },
+      vars: { ORIGIN_URL: originUrl, ORIGIN_KEY_ID: KEY_ID, ...options.edgeVars },
+      logLevel: 'error',
     });
-    await worker.ready;
   } catch (error) {
-    await worker?.dispose().catch(() => undefined);
     await origin.kill();
-    await rm(persist, { recursive: true, force: true });
     throw error;
   }
-  const edgeUrl = (await worker.url).toString().replace(/\/$/, '');
+  const edgeUrl = worker.url.toString().replace(/\/$/, '');
   options.log(
     `edge ${edgeUrl} (workerd), origin ${originUrl} (${ORIGIN_MODELS.map((m) => m.id).join(', ')})`,
   );
@@ -115,10 +92,9 @@ export async function startLocalStack(options: LocalStackOptions): Promise<LoadT
     chaos: { killOrigin: () => origin.kill(), startOrigin: () => origin.start() },
     dispose: async () => {
       try {
-        await worker?.dispose();
+        await worker.dispose();
       } finally {
         await origin.kill();
-        await rm(persist, { recursive: true, force: true });
       }
     },
   };
@@ -139,16 +115,16 @@ export function givenTarget(
 }
 
 /**
- * The origin as a child process. Port 0 on the first start lets the system pick a free port; later starts
- * reuse that port so the edge's ORIGIN_URL stays valid.
+ * The origin as a child process (infra/dev/origin-process.ts). Port 0 on the first start lets the system
+ * pick a free port; later starts reuse that port so the edge's ORIGIN_URL stays valid.
  */
 class OriginProcess {
   private child: ChildProcess | undefined;
   private port = 0;
-  private readonly logs: string[] = [];
+  private readonly output = recentOutput();
 
   constructor(
-    private readonly env: Record<string, string>,
+    private readonly settings: Omit<OriginProcessOptions, 'port' | 'output'>,
     private readonly log: (line: string) => void,
   ) {}
 
@@ -157,75 +133,21 @@ class OriginProcess {
   }
 
   async start(): Promise<void> {
-    // Node itself (not the tsx wrapper) so that SIGKILL reaches the process holding the port.
-    const child = spawn(process.execPath, ['--import', 'tsx', 'gpu-origin/main.ts'], {
-      cwd: REPO_ROOT,
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, ...this.env, ORIGIN_PORT: String(this.port) },
-    });
+    const child = spawnOrigin({ ...this.settings, port: this.port, output: this.output.push });
     this.child = child;
-    const keep = (chunk: Buffer) => {
-      this.logs.push(chunk.toString());
-      if (this.logs.length > 200) this.logs.shift();
-    };
-    child.stdout?.on('data', keep);
-    child.stderr?.on('data', keep);
     child.once('exit', (code, signal) => {
       // Ours to kill only; any other exit is a finding of the run.
       if (this.child === child)
-        this.log(`the origin exited on its own (${code ?? signal}):\n${this.logs.slice(-20).join('')}`);
+        this.log(`the origin exited on its own (${code ?? signal}):\n${this.output.text(20)}`);
     });
-    if (this.port === 0) this.port = await this.listeningPort(child);
-    await this.waitForReady(child);
+    const logs = () => this.output.text();
+    if (this.port === 0) this.port = await listeningPort(child, ORIGIN_READY_TIMEOUT_MS, logs);
+    await waitForOrigin(this.url, child, ORIGIN_READY_TIMEOUT_MS, logs);
   }
 
   async kill(): Promise<void> {
     const child = this.child;
     this.child = undefined;
-    if (!child || child.exitCode !== null || child.signalCode !== null) return;
-    const exited = new Promise((resolve) => child.once('exit', resolve));
-    child.kill('SIGKILL');
-    await exited;
-  }
-
-  /** The origin logs the address it bound; with port 0 that is the only way to learn it. */
-  private listeningPort(child: ChildProcess): Promise<number> {
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(
-        () => reject(new Error(`the origin did not report its port:\n${this.logs.join('')}`)),
-        ORIGIN_READY_TIMEOUT_MS,
-      );
-      const onData = () => {
-        const match = /https?:\/\/[^\s:]+:(\d+)/.exec(this.logs.join(''));
-        if (!match) return;
-        clearTimeout(timer);
-        child.stdout?.off('data', onData);
-        resolve(Number(match[1]));
-      };
-      child.stdout?.on('data', onData);
-      child.once('exit', (code, signal) => {
-        clearTimeout(timer);
-        reject(new Error(`the origin exited (${code ?? signal}) before listening:\n${this.logs.join('')}`));
-      });
-    });
-  }
-
-  private async waitForReady(child: ChildProcess): Promise<void> {
-    const deadline = Date.now() + ORIGIN_READY_TIMEOUT_MS;
-    while (Date.now() < deadline) {
-      if (child.exitCode !== null || child.signalCode !== null) {
-        throw new Error(
-          `the origin exited (${child.exitCode ?? child.signalCode}) before it was ready:\n${this.logs.join('')}`,
-        );
-      }
-      const ready = await fetch(`${this.url}/v2/health/ready`).then(
-        (r) => r.status === 200,
-        () => false,
-      );
-      if (ready) return;
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-    child.kill('SIGKILL');
-    throw new Error(`the origin was not ready after ${ORIGIN_READY_TIMEOUT_MS / 1000} s`);
+    await killOrigin(child);
   }
 }

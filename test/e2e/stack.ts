@@ -5,7 +5,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:net';
-import { spawnOrigin, waitForOrigin } from '../../infra/dev/origin-process.ts';
+import { killOrigin as killProcess, spawnOrigin, waitForOrigin } from '../../infra/dev/origin-process.ts';
 import { type BootedWorker, bootWorker } from '../../infra/dev/workerd.ts';
 import { ORIGIN_TEST_MODELS, originModelsDir, testModels } from '../../infra/models/cache.ts';
 
@@ -56,10 +56,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const killOrigin = async () => {
     const child = origin;
     origin = undefined;
-    if (!child || child.exitCode !== null || child.signalCode !== null) return;
-    const exited = new Promise((resolve) => child.once('exit', resolve));
-    child.kill('SIGKILL');
-    await exited;
+    await killProcess(child);
   };
 
   await startOrigin();

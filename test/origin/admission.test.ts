@@ -1,6 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ErrorEnvelopeSchema } from '../../shared/api/errors.ts';
-import { buildModelsDir, classify, solidImage, startTestOrigin, type TestOrigin } from './helpers.ts';
+import {
+  buildModelsDir,
+  classify,
+  expectError,
+  expectV2Error,
+  solidImage,
+  startTestOrigin,
+  type TestOrigin,
+} from './helpers.ts';
 
 // Admission before work, against a real origin with the production limits (40 MP, 10 MiB images, 32 MiB
 // bodies). `preparer.stats().started` counts images handed to a decoder: it proves what was not decoded.
@@ -19,22 +26,6 @@ afterAll(async () => {
   await origin?.close();
   await cleanup?.();
 });
-
-async function expectError(response: Response, status: number, code: string) {
-  expect(response.status).toBe(status);
-  const body = ErrorEnvelopeSchema.parse(await response.json());
-  expect(body.error.code).toBe(code);
-  return body.error.message;
-}
-
-/** Under /v2 errors take the Open Inference Protocol's shape `{ error: string }`; the code is a header. */
-async function expectV2Error(response: Response, status: number, code: string) {
-  expect(response.status).toBe(status);
-  expect(response.headers.get('x-error-code')).toBe(code);
-  const body = (await response.json()) as { error: unknown };
-  expect(typeof body.error).toBe('string');
-  return body.error as string;
-}
 
 const decodes = () => origin.preparer.stats().started;
 
@@ -74,7 +65,8 @@ describe('base64 images', () => {
     const body = JSON.stringify({ image, model: 'efficientnet-b0' });
     expect(body.length).toBe(32 * MiB);
     const before = decodes();
-    const message = await expectError(await postJson('/v1/classify', body), 413, 'image_too_large');
+    const message = (await expectError(await postJson('/v1/classify', body), 413, 'image_too_large')).error
+      .message;
     expect(message).toMatch(/base64 image .* the limit is 10485760/);
     expect(decodes()).toBe(before);
   });
@@ -84,7 +76,7 @@ describe('base64 images', () => {
     const wrapped = png.replace(/(.{76})/g, '$1\r\n');
     const ok = await postJson('/v1/classify', JSON.stringify({ image: wrapped, model: 'efficientnet-b0' }));
     expect(ok.status, await ok.clone().text()).toBe(200);
-    const message = await expectError(
+    const refused = await expectError(
       await postJson(
         '/v1/classify',
         JSON.stringify({ image: `${png.slice(0, 40)}!!`, model: 'efficientnet-b0' }),
@@ -92,7 +84,7 @@ describe('base64 images', () => {
       400,
       'invalid_request',
     );
-    expect(message).toContain('base64');
+    expect(refused.error.message).toContain('base64');
   });
 });
 

@@ -2,9 +2,11 @@ import { mkdtemp, rm, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import sharp from 'sharp';
+import { expect } from 'vitest';
 import { parseConfig } from '../../gpu-origin/config/config.ts';
 import { type OriginServer, type StartOptions, startOrigin } from '../../gpu-origin/server.ts';
 import { originModelsDir, testModels } from '../../infra/models/cache.ts';
+import { type ErrorEnvelope, ErrorEnvelopeSchema } from '../../shared/api/errors.ts';
 import type { Variant } from '../../shared/efficientnet/variants.ts';
 import { signRequest } from '../../shared/signing/sign.ts';
 
@@ -100,4 +102,23 @@ export function metricValue(text: string, name: string, match: Record<string, st
     if (ok) total += Number(line.slice(line.lastIndexOf(' ') + 1));
   }
   return total;
+}
+
+/** Our error envelope with `status` and `code`, its request id echoed in the header. */
+export async function expectError(response: Response, status: number, code: string): Promise<ErrorEnvelope> {
+  expect(response.status).toBe(status);
+  const body = ErrorEnvelopeSchema.parse(await response.json());
+  expect(body.error.code).toBe(code);
+  expect(body.error.request_id).toBe(response.headers.get('x-request-id'));
+  return body;
+}
+
+/** Under /v2 errors take the Open Inference Protocol's shape `{ error: string }`; the code is a header. */
+export async function expectV2Error(response: Response, status: number, code: string): Promise<string> {
+  expect(response.status).toBe(status);
+  expect(response.headers.get('x-error-code')).toBe(code);
+  const body = (await response.json()) as { error: unknown };
+  expect(Object.keys(body)).toEqual(['error']);
+  expect(typeof body.error).toBe('string');
+  return body.error as string;
 }

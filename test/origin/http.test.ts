@@ -2,10 +2,11 @@ import { crc32 } from 'node:zlib';
 import { encode as encodePng } from 'fast-png';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ClassifyResponseSchema } from '../../shared/api/classify.ts';
-import { ErrorEnvelopeSchema } from '../../shared/api/errors.ts';
 import {
   buildModelsDir,
   classify,
+  expectError,
+  expectV2Error,
   metricValue,
   solidImage,
   startTestOrigin,
@@ -40,24 +41,6 @@ afterAll(async () => {
   await origin?.close();
   await cleanup?.();
 });
-
-async function expectError(response: Response, status: number, code: string) {
-  expect(response.status).toBe(status);
-  const body = ErrorEnvelopeSchema.parse(await response.json());
-  expect(body.error.code).toBe(code);
-  expect(body.error.request_id).toBe(response.headers.get('x-request-id'));
-  return body;
-}
-
-/** Under /v2 errors take the Open Inference Protocol's shape; the code travels in a header. */
-async function expectV2Error(response: Response, status: number, code: string) {
-  expect(response.status).toBe(status);
-  expect(response.headers.get('x-error-code')).toBe(code);
-  const body = (await response.json()) as { error: unknown };
-  expect(Object.keys(body)).toEqual(['error']);
-  expect(typeof body.error).toBe('string');
-  return body;
-}
 
 describe('POST /v1/classify', () => {
   it('answers with the shared response shape, ImageNet labels and probabilities', async () => {

@@ -11,10 +11,9 @@ import { existsSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
-import { unstable_startWorker } from 'wrangler';
 import { EDGE_DECODE_MIN_SIDE } from '../../edge/image/edge-limits.ts';
 import type { RgbImage } from '../../shared/preprocess/index.ts';
-import { REPO_ROOT } from '../dev/workerd.ts';
+import { REPO_ROOT, startDecodeWorker } from '../dev/workerd.ts';
 import { loadCatalog, pickModel } from '../eval/catalog.ts';
 import { openClassifier } from '../eval/classifier.ts';
 import { decodeImage as decodeLikeEval, readLabels } from '../eval/dataset.ts';
@@ -61,10 +60,7 @@ async function main(): Promise<void> {
   const model = pickModel(loadCatalog(CATALOG), MODEL);
   const classifier = await openClassifier(model, 1);
   const photos = readLabels(DATA, LIMIT);
-  const worker = await unstable_startWorker({
-    config: path.join(REPO_ROOT, 'infra/dev/edge-decode-worker.wrangler.toml'),
-    dev: { server: { port: 0 }, inspector: false, watch: false, logLevel: 'warn' },
-  });
+  const worker = await startDecodeWorker();
   const edgeDecode = async (jpeg: Buffer): Promise<RgbImage> => {
     const res = await worker.fetch(`http://bench/decode?minSide=${EDGE_DECODE_MIN_SIDE}`, {
       method: 'POST',

@@ -40,6 +40,17 @@ export interface BootOptions {
   logLevel?: 'none' | 'error' | 'warn' | 'log';
 }
 
+/** The edge decoder alone in workerd (infra/dev/edge-decode-worker.ts), for decode tests and benches. */
+export async function startDecodeWorker() {
+  process.env.CLOUDFLARE_CF_FETCH_ENABLED ??= 'false';
+  const worker = await unstable_startWorker({
+    config: path.join(REPO_ROOT, 'infra/dev/edge-decode-worker.wrangler.toml'),
+    dev: { server: { port: 0 }, inspector: false, watch: false, logLevel: 'warn' },
+  });
+  await worker.ready;
+  return worker;
+}
+
 /** `wrangler deploy --dry-run --outdir <dir>`: the exact bundle a deploy would upload. */
 export async function bundleWorker(outdir: string): Promise<string> {
   const wrangler = path.join(REPO_ROOT, 'node_modules/.bin/wrangler');

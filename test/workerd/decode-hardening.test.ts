@@ -1,9 +1,8 @@
-import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { unstable_startWorker } from 'wrangler';
 import { EDGE_DECODE_MIN_SIDE } from '../../edge/image/edge-limits.ts';
 import { generatedJpeg, jpegHiddenFrame } from '../../infra/bench/images.ts';
+import { startDecodeWorker } from '../../infra/dev/workerd.ts';
 import { concat } from '../../infra/fuzz/bytes.ts';
 import { pngChunk, pngChunks } from '../../infra/fuzz/formats.ts';
 
@@ -12,15 +11,10 @@ import { pngChunk, pngChunks } from '../../infra/fuzz/formats.ts';
 // failed decode replaces its codec instance (so nothing it allocated survives), and the isolate keeps
 // decoding afterwards. Phone-sized JPEGs are decoded at reduced scale.
 
-process.env.CLOUDFLARE_CF_FETCH_ENABLED ??= 'false';
-let worker: Awaited<ReturnType<typeof unstable_startWorker>>;
+let worker: Awaited<ReturnType<typeof startDecodeWorker>>;
 
 beforeAll(async () => {
-  worker = await unstable_startWorker({
-    config: join(import.meta.dirname, '../../infra/dev/edge-decode-worker.wrangler.toml'),
-    dev: { server: { port: 0 }, inspector: false, watch: false, logLevel: 'warn' },
-  });
-  await worker.ready;
+  worker = await startDecodeWorker();
 });
 
 afterAll(async () => {

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { unstable_startWorker } from 'wrangler';
+import { startDecodeWorker } from '../../infra/dev/workerd.ts';
 import { type PreprocessSpec, preprocess } from '../../shared/preprocess/index.ts';
 
 // The edge decoder (WASM codecs imported as modules) running in real workerd, compared with sharp (libvips)
@@ -15,7 +15,6 @@ import { type PreprocessSpec, preprocess } from '../../shared/preprocess/index.t
 const JPEG_TOLERANCE = 2;
 const TENSOR_TOLERANCE = 0.02;
 
-process.env.CLOUDFLARE_CF_FETCH_ENABLED ??= 'false';
 const FIXTURE = join(import.meta.dirname, '../fixtures/preprocess/landscape.png');
 const SPEC: PreprocessSpec = {
   cropSize: 64,
@@ -25,14 +24,10 @@ const SPEC: PreprocessSpec = {
   std: [0.229, 0.224, 0.225],
 };
 
-let worker: Awaited<ReturnType<typeof unstable_startWorker>>;
+let worker: Awaited<ReturnType<typeof startDecodeWorker>>;
 
 beforeAll(async () => {
-  worker = await unstable_startWorker({
-    config: join(import.meta.dirname, '../../infra/dev/edge-decode-worker.wrangler.toml'),
-    dev: { server: { port: 0 }, inspector: false, watch: false, logLevel: 'warn' },
-  });
-  await worker.ready;
+  worker = await startDecodeWorker();
 });
 
 afterAll(async () => {

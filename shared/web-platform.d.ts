@@ -31,6 +31,21 @@ declare global {
     constructor(label?: string, options?: { fatal?: boolean; ignoreBOM?: boolean });
     decode(input?: BufferSource): string;
   }
+  /** WHATWG URL: the parser both runtimes share, so the edge and the origin read a URL alike. */
+  class URL {
+    constructor(url: string, base?: string | URL);
+    hash: string;
+    readonly host: string;
+    readonly hostname: string;
+    readonly href: string;
+    readonly password: string;
+    readonly pathname: string;
+    readonly port: string;
+    readonly protocol: string;
+    readonly search: string;
+    readonly username: string;
+    toString(): string;
+  }
   function btoa(data: string): string;
   function atob(data: string): string;
 }

@@ -5,6 +5,8 @@ import type { MiddlewareHandler } from 'hono';
 import { z } from 'zod';
 import { parseSettings } from '../shared/config/parse.ts';
 import { ApiError } from '../shared/http/errors.ts';
+import { DEFAULT_IMAGE_URL_TIMEOUT_MS, hostPatternList, portList } from '../shared/net/settings.ts';
+import type { UrlPolicy } from '../shared/net/url-policy.ts';
 import {
   DEFAULT_MIN_CONFIDENCE,
   DEFAULT_RETRY_AFTER_S,
@@ -77,6 +79,12 @@ const SettingsSchema = z.object({
   ORIGIN_URL: setting(trimmed.optional()),
   ORIGIN_KEY_ID: setting(trimmed.optional()),
   ORIGIN_SECRET: setting(z.string().optional()),
+  IMAGE_URL_ALLOW_HOSTS: setting(hostPatternList.default([])),
+  IMAGE_URL_DENY_HOSTS: setting(hostPatternList.default([])),
+  IMAGE_URL_ALLOW_PORTS: setting(portList.default([])),
+  IMAGE_URL_TIMEOUT_MS: setting(wholeNumber(1, 60_000).default(DEFAULT_IMAGE_URL_TIMEOUT_MS)),
+  // Tests only: lets image_url reach http: and loopback. Off unless set to exactly 1/true.
+  IMAGE_URL_UNSAFE_TEST_LOOPBACK: setting(flag.default(false)),
 });
 
 /** Every variable the Worker reads (bindings such as MODELS and API_KEYS_KV aside). */
@@ -97,6 +105,8 @@ export interface EdgeConfig {
   /** Whole-request budget for origin calls, from the request's start. */
   originTimeoutMs: number;
   origin: { url: string | undefined; keyId: string | undefined; secret: string | undefined };
+  /** What image_url may name, and how long one fetch (redirects and body included) may take. */
+  imageUrl: { policy: UrlPolicy; timeoutMs: number };
 }
 
 export class EdgeConfigError extends Error {
@@ -120,6 +130,15 @@ export function parseEdgeConfig(env: SettingsEnv): EdgeConfig {
     policy: { minConfidence: s.DEFAULT_MIN_CONFIDENCE, retryAfterS: s.ORIGIN_RETRY_AFTER_S },
     originTimeoutMs: s.ORIGIN_TIMEOUT_MS,
     origin: { url: s.ORIGIN_URL, keyId: s.ORIGIN_KEY_ID, secret: s.ORIGIN_SECRET },
+    imageUrl: {
+      policy: {
+        allowHosts: s.IMAGE_URL_ALLOW_HOSTS,
+        denyHosts: s.IMAGE_URL_DENY_HOSTS,
+        allowPorts: s.IMAGE_URL_ALLOW_PORTS,
+        unsafeTestLoopback: s.IMAGE_URL_UNSAFE_TEST_LOOPBACK,
+      },
+      timeoutMs: s.IMAGE_URL_TIMEOUT_MS,
+    },
   };
 }
 

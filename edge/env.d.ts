@@ -24,5 +24,15 @@ declare namespace Cloudflare {
     ORIGIN_TIMEOUT_MS?: string;
     /** Retry-After seconds for a 503 when nothing better is known (default 5). */
     ORIGIN_RETRY_AFTER_S?: string;
+    /** Hosts image_url may name ("example.com, *.cdn.example.net"); set: only these. */
+    IMAGE_URL_ALLOW_HOSTS?: string;
+    /** Hosts image_url may never name (same patterns); wins over the allow list. */
+    IMAGE_URL_DENY_HOSTS?: string;
+    /** Ports other than 443 that image_url may name ("8443"). */
+    IMAGE_URL_ALLOW_PORTS?: string;
+    /** Time for one image_url fetch, redirects and body included (default 5000 ms). */
+    IMAGE_URL_TIMEOUT_MS?: string;
+    /** Tests only, never deployed: "1" lets image_url reach http: and loopback hosts on any port. */
+    IMAGE_URL_UNSAFE_TEST_LOOPBACK?: string;
   }
 }

@@ -2,6 +2,7 @@ import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { ApiError, errorHandler, notFound } from '../shared/http/errors.ts';
 import { requestIds } from '../shared/http/request-id.ts';
+import type { UrlPolicy } from '../shared/net/url-policy.ts';
 import { createVerifier } from '../shared/signing/verify.ts';
 import { VERSION } from '../shared/version.ts';
 import { accessLog } from './http/access-log.ts';
@@ -10,6 +11,7 @@ import type { InFlight } from './http/in-flight.ts';
 import { requestMetrics } from './http/metrics-middleware.ts';
 import { errorWriterFor } from './http/open-inference-error.ts';
 import type { Preparer } from './image/preprocess-pool.ts';
+import type { Resolver } from './image-url/fetch.ts';
 import type { OriginMetrics } from './metrics/origin-metrics.ts';
 import type { ModelRegistry } from './models/registry.ts';
 import { classifyRoutes } from './routes/classify.ts';
@@ -29,6 +31,8 @@ export interface AppOptions {
   maxImageBytes: number;
   maxPixels: number;
   defaultDeadlineMs: number;
+  /** image_url in JSON bodies; `resolve` defaults to the system resolver. */
+  imageUrl: { policy: UrlPolicy; timeoutMs: number; resolve?: Resolver };
   log: (line: string) => void;
 }
 

@@ -46,6 +46,9 @@ declare global {
     readonly username: string;
     toString(): string;
   }
+  // Node's timers return an object, workerd's a number: shared/ code only passes them back.
+  function setTimeout(callback: () => void, ms: number): unknown;
+  function clearTimeout(timer: unknown): void;
   function btoa(data: string): string;
   function atob(data: string): string;
 }

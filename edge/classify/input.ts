@@ -6,6 +6,7 @@ import { ApiError } from '../../shared/http/errors.ts';
 import { IMAGE_MEDIA_TYPES } from '../../shared/image/sniff.ts';
 import { edgeConfig } from '../config.ts';
 import type { AppEnv } from '../http/app-env.ts';
+import { loadImageUrl } from '../image-url/load.ts';
 
 export interface ClassifyInput {
   image: Uint8Array;
@@ -38,7 +39,7 @@ export function acceptedBodyForm(): MiddlewareHandler {
 
 interface Validated {
   query: ClassifyParams;
-  json?: ClassifyParams & { image: string };
+  json?: ClassifyParams & { image?: string | undefined; image_url?: string | undefined };
   form?: ClassifyParams & { image: File };
 }
 
@@ -49,8 +50,10 @@ export async function classifyInput(c: Context<AppEnv>, valid: Validated): Promi
   const hasQueryParams = new URL(c.req.url).searchParams.size > 0;
   if (form === 'json' && valid.json) {
     if (hasQueryParams) throw bothPlaces();
-    const { image, ...params } = valid.json;
-    return { image: decodeBase64(image, edgeConfig(c.env).maxBodyBytes), params };
+    // The schema lets exactly one of image and image_url through.
+    const { image, image_url: imageUrl, ...params } = valid.json;
+    if (imageUrl !== undefined) return { image: await loadImageUrl(c.env, imageUrl), params };
+    return { image: decodeBase64(image ?? '', edgeConfig(c.env).maxBodyBytes), params };
   }
   if (form === 'multipart' && valid.form) {
     const { image, ...formParams } = valid.form;

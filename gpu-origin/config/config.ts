@@ -4,6 +4,8 @@ import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { describeIssues } from '../../shared/api/errors.ts';
 import { type MeasuredProfile, ProfileSchema } from '../../shared/catalog/profile.ts';
+import { DEFAULT_IMAGE_URL_TIMEOUT_MS, hostPatternList, portList } from '../../shared/net/settings.ts';
+import type { UrlPolicy } from '../../shared/net/url-policy.ts';
 import { normalizeAudience } from '../../shared/signing/canonical.ts';
 
 // Everything the service reads from its environment, parsed once at start so a bad value stops it with one
@@ -109,6 +111,13 @@ const EnvSchema = z.object({
   ORIGIN_SHUTDOWN_TIMEOUT_MS: int(0, 600_000).default(30_000),
   /** ONNX Runtime's own log level. "fatal" hides its multi-line report of a missing CUDA library (we log one line). */
   ORIGIN_ORT_LOG_LEVEL: z.enum(ORT_LOG_LEVELS).default('fatal'),
+  /** image_url in JSON bodies: the edge's IMAGE_URL_* settings, with the origin's prefix. */
+  ORIGIN_IMAGE_URL_ALLOW_HOSTS: hostPatternList.default([]),
+  ORIGIN_IMAGE_URL_DENY_HOSTS: hostPatternList.default([]),
+  ORIGIN_IMAGE_URL_ALLOW_PORTS: portList.default([]),
+  ORIGIN_IMAGE_URL_TIMEOUT_MS: int(1, 60_000).default(DEFAULT_IMAGE_URL_TIMEOUT_MS),
+  /** Tests only, never deployed: image_url may reach http: and loopback hosts on any port. */
+  ORIGIN_IMAGE_URL_UNSAFE_TEST_LOOPBACK: bool.default(false),
 });
 
 /** Every environment variable the origin reads. */
@@ -141,6 +150,8 @@ export interface OriginConfig {
   threads: number;
   shutdownTimeoutMs: number;
   ortLogLevel: (typeof ORT_LOG_LEVELS)[number];
+  /** What image_url may name, and how long one fetch (redirects and body included) may take. */
+  imageUrl: { policy: UrlPolicy; timeoutMs: number };
 }
 
 export class ConfigError extends Error {}
@@ -179,6 +190,15 @@ export function parseConfig(env: Record<string, string | undefined>): OriginConf
     threads: e.ORIGIN_THREADS,
     shutdownTimeoutMs: e.ORIGIN_SHUTDOWN_TIMEOUT_MS,
     ortLogLevel: e.ORIGIN_ORT_LOG_LEVEL,
+    imageUrl: {
+      policy: {
+        allowHosts: e.ORIGIN_IMAGE_URL_ALLOW_HOSTS,
+        denyHosts: e.ORIGIN_IMAGE_URL_DENY_HOSTS,
+        allowPorts: e.ORIGIN_IMAGE_URL_ALLOW_PORTS,
+        unsafeTestLoopback: e.ORIGIN_IMAGE_URL_UNSAFE_TEST_LOOPBACK,
+      },
+      timeoutMs: e.ORIGIN_IMAGE_URL_TIMEOUT_MS,
+    },
   };
 }
 

@@ -17,6 +17,7 @@ import { decodeBase64Image } from '../image/base64.ts';
 import type { DecodeLimits } from '../image/decode.ts';
 import type { Prepared } from '../image/prepare.ts';
 import type { Preparer } from '../image/preprocess-pool.ts';
+import { fetchOriginImageUrl, type OriginImageUrlOptions } from '../image-url/fetch.ts';
 import type { ModelRegistry, ServedModel } from '../models/registry.ts';
 import { asApiError } from './batch-errors.ts';
 import { DEADLINE_HEADER, deadlineFrom, requireTimeLeft } from './deadline.ts';
@@ -26,6 +27,7 @@ export interface ClassifyRouteOptions {
   limits: DecodeLimits;
   preparer: Preparer;
   defaultDeadlineMs: number;
+  imageUrl: Omit<OriginImageUrlOptions, 'maxBytes'>;
 }
 
 // The origin is where auto escalates to, so auto (and no tier) means the accurate model here
@@ -54,6 +56,7 @@ function chooseModel(registry: ModelRegistry, params: ClassifyParams): { model: 
 async function readRequest(
   req: HonoRequest,
   limits: DecodeLimits,
+  imageUrl: ClassifyRouteOptions['imageUrl'],
 ): Promise<{ params: ClassifyParams; image: Uint8Array }> {
   const type = req.header('content-type') ?? '';
   if (type.toLowerCase().startsWith('application/json')) {
@@ -65,8 +68,11 @@ async function readRequest(
     }
     const parsed = ClassifyJsonBodySchema.safeParse(json);
     if (!parsed.success) throw new ApiError('invalid_parameter', describeIssues(parsed.error.issues));
-    const { image, ...params } = parsed.data;
-    return { params, image: decodeBase64Image(image, limits.maxBytes) };
+    // The schema lets exactly one of image and image_url through.
+    const { image, image_url: url, ...params } = parsed.data;
+    if (url !== undefined)
+      return { params, image: await fetchOriginImageUrl(url, { ...imageUrl, maxBytes: limits.maxBytes }) };
+    return { params, image: decodeBase64Image(image ?? '', limits.maxBytes) };
   }
   const parsed = ClassifyParamsSchema.safeParse(req.query());
   if (!parsed.success) throw new ApiError('invalid_parameter', describeIssues(parsed.error.issues));
@@ -79,7 +85,7 @@ export function classifyRoutes(options: ClassifyRouteOptions) {
     const arrivedAt = performance.now();
     const deadlineAt = deadlineFrom(c.req.header(DEADLINE_HEADER), arrivedAt, options.defaultDeadlineMs);
     requireTimeLeft(deadlineAt, arrivedAt, c.req.raw);
-    const { params, image } = await readRequest(c.req, options.limits);
+    const { params, image } = await readRequest(c.req, options.limits, options.imageUrl);
     const { model, tier } = chooseModel(options.registry, params);
 
     // Admission before work: the deadline and a place in the model's queue, before the image is decoded.

@@ -40,11 +40,39 @@ export const ClassifyParamsSchema = z
 
 export type ClassifyParams = z.infer<typeof ClassifyParamsSchema>;
 
-/** JSON body form: the parameters plus the image as base64. */
-export const ClassifyJsonBodySchema = ClassifyParamsSchema.extend({
-  image: z.string().min(1).describe('The image file, base64-encoded.'),
-})
+/** Longest accepted image_url. */
+export const MAX_IMAGE_URL_LENGTH = 2048;
+
+/** Where a JSON body's image comes from: inline base64 or a URL; exactly one of them (exactlyOneImage). */
+export const ImageSourceFields = {
+  image: z.string().min(1).optional().describe('The image file, base64-encoded. Not with image_url.'),
+  image_url: z
+    .string()
+    .min(1)
+    .max(MAX_IMAGE_URL_LENGTH)
+    .optional()
+    .describe(
+      'An https URL of the image, fetched by the service (no credentials, no private or local hosts, default port; at most 3 redirects; the body limit applies). Not with image.',
+    ),
+};
+
+/** A refinement for objects with ImageSourceFields: exactly one of image and image_url. */
+export function exactlyOneImage(
+  body: { image?: string | undefined; image_url?: string | undefined },
+  ctx: z.RefinementCtx,
+): void {
+  if ((body.image === undefined) === (body.image_url === undefined))
+    ctx.addIssue({
+      code: 'custom',
+      path: ['image'],
+      message: 'send exactly one of image (base64) and image_url',
+    });
+}
+
+/** JSON body form: the parameters plus the image as base64 or as a URL. */
+export const ClassifyJsonBodySchema = ClassifyParamsSchema.extend(ImageSourceFields)
   .strict()
+  .superRefine(exactlyOneImage)
   .meta({ id: 'ClassifyJsonBody' });
 
 export const PredictionSchema = z

@@ -11,6 +11,13 @@ export const ERROR_STATUS = {
   image_too_large: 413,
   unsupported_media_type: 415,
   invalid_image: 422,
+  // image_url names a host, address, scheme or port that is never fetched (shared/net/url-policy.ts).
+  url_forbidden: 400,
+  // image_url could not be fetched: an error status, a network failure, a timeout, too many redirects or
+  // too many bytes. A 4xx, not 502: the URL is the client's input and this service is working; 422 says
+  // the request was well-formed but what it points to cannot be used, and retrying it unchanged will not
+  // help.
+  fetch_failed: 422,
   queue_full: 429,
   internal: 500,
   model_unavailable: 503,

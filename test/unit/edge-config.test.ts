@@ -37,6 +37,11 @@ describe('edge settings', () => {
       ORIGIN_URL: ' http://127.0.0.1:1 ',
       ORIGIN_KEY_ID: 'local',
       ORIGIN_SECRET: 's',
+      IMAGE_URL_ALLOW_HOSTS: 'images.example.com, *.cdn.example.net',
+      IMAGE_URL_DENY_HOSTS: 'bad.cdn.example.net',
+      IMAGE_URL_ALLOW_PORTS: '8443',
+      IMAGE_URL_TIMEOUT_MS: '1500',
+      IMAGE_URL_UNSAFE_TEST_LOOPBACK: 'true',
     });
     expect(config).toEqual({
       maxBodyBytes: 300_000,
@@ -48,6 +53,19 @@ describe('edge settings', () => {
       policy: { minConfidence: 0.35, retryAfterS: 12 },
       originTimeoutMs: 2500,
       origin: { url: 'http://127.0.0.1:1', keyId: 'local', secret: 's' },
+      imageUrl: {
+        policy: {
+          allowHosts: [{ exact: 'images.example.com' }, { suffix: '.cdn.example.net' }],
+          denyHosts: [{ exact: 'bad.cdn.example.net' }],
+          allowPorts: [8443],
+          unsafeTestLoopback: true,
+        },
+        timeoutMs: 1500,
+      },
+    });
+    expect(parseEdgeConfig({}).imageUrl).toEqual({
+      policy: { allowHosts: [], denyHosts: [], allowPorts: [], unsafeTestLoopback: false },
+      timeoutMs: 5000,
     });
   });
 
@@ -64,6 +82,9 @@ describe('edge settings', () => {
       ALLOW_OPEN_API: 'on',
       DEFAULT_MIN_CONFIDENCE: '1.5',
       ORIGIN_RETRY_AFTER_S: '0',
+      IMAGE_URL_ALLOW_HOSTS: 'https://x.com',
+      IMAGE_URL_ALLOW_PORTS: '70000',
+      IMAGE_URL_UNSAFE_TEST_LOOPBACK: 'yes',
       ORIGIN_TIMEOUT_MS: 'NaN',
     };
     for (const [name, value] of Object.entries(cases)) {

@@ -57,6 +57,7 @@ async function readRequest(
   req: HonoRequest,
   limits: DecodeLimits,
   imageUrl: ClassifyRouteOptions['imageUrl'],
+  deadlineAt: number,
 ): Promise<{ params: ClassifyParams; image: Uint8Array }> {
   const type = req.header('content-type') ?? '';
   if (type.toLowerCase().startsWith('application/json')) {
@@ -70,8 +71,12 @@ async function readRequest(
     if (!parsed.success) throw new ApiError('invalid_parameter', describeIssues(parsed.error.issues));
     // The schema lets exactly one of image and image_url through.
     const { image, image_url: url, ...params } = parsed.data;
-    if (url !== undefined)
-      return { params, image: await fetchOriginImageUrl(url, { ...imageUrl, maxBytes: limits.maxBytes }) };
+    if (url !== undefined) {
+      // The fetch ends by the request's deadline too: no point fetching what cannot be classified in time.
+      const timeoutMs = Math.max(1, Math.min(imageUrl.timeoutMs, deadlineAt - performance.now()));
+      const fetched = await fetchOriginImageUrl(url, { ...imageUrl, timeoutMs, maxBytes: limits.maxBytes });
+      return { params, image: fetched };
+    }
     return { params, image: decodeBase64Image(image ?? '', limits.maxBytes) };
   }
   const parsed = ClassifyParamsSchema.safeParse(req.query());
@@ -85,7 +90,7 @@ export function classifyRoutes(options: ClassifyRouteOptions) {
     const arrivedAt = performance.now();
     const deadlineAt = deadlineFrom(c.req.header(DEADLINE_HEADER), arrivedAt, options.defaultDeadlineMs);
     requireTimeLeft(deadlineAt, arrivedAt, c.req.raw);
-    const { params, image } = await readRequest(c.req, options.limits, options.imageUrl);
+    const { params, image } = await readRequest(c.req, options.limits, options.imageUrl, deadlineAt);
     const { model, tier } = chooseModel(options.registry, params);
 
     // Admission before work: the deadline and a place in the model's queue, before the image is decoded.

@@ -1,5 +1,6 @@
-// `npm run classify -- <file>… [options]`: classifies image files through the typed client
-// (shared/client) and prints a table, or JSON with --json. Exit codes: 0 all answered, 1 the API (or the
+// `npm run classify -- <file|url>… [options]`: classifies image files and image URLs through the typed
+// client (shared/client) and prints a table, or JSON with --json. A URL is sent as image_url: the service
+// fetches it (and decides which URLs it fetches), not this command. Exit codes: 0 all answered, 1 the API (or the
 // network) failed for at least one image, 2 usage error (nothing was sent).
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
@@ -13,14 +14,14 @@ export const EXIT_USAGE = 2;
 
 export const DEFAULT_BASE_URL = 'http://127.0.0.1:8787';
 
-export const USAGE = `usage: npm run -s classify -- <file>… [options]
+export const USAGE = `usage: npm run -s classify -- <file|url>… [options]
   --tier T        ${TIERS.join(' | ')} (default: the API's, auto)
   --top-k N       predictions per image, 1-20 (default 5)
   --json          print the answers as JSON instead of a table
   --base-url URL  the edge (default $CLASSIFY_BASE_URL or ${DEFAULT_BASE_URL})
   --api-key K     sent as "Authorization: Bearer K" (default $CLASSIFY_API_KEY)
   -h, --help      this text
-Images are JPEG, PNG or WebP files; URLs are not supported yet.`;
+Images are JPEG, PNG or WebP files, or https URLs that the service fetches.`;
 
 export interface CommandIo {
   stdout: (text: string) => void;
@@ -46,14 +47,16 @@ type Outcome =
 
 export async function runClassify(argv: readonly string[], io: CommandIo): Promise<number> {
   let options: Options | 'help';
-  let images: { file: string; bytes: Uint8Array<ArrayBuffer>; type: ImageContentType }[];
+  let images: ImageInput[];
   try {
     options = parseOptions(argv, io.env);
     if (options === 'help') {
       io.stdout(`${USAGE}\n`);
       return EXIT_OK;
     }
-    images = await Promise.all(options.files.map(readImage));
+    images = await Promise.all(
+      options.files.map((arg) => (isUrl(arg) ? { file: arg, url: arg } : readImage(arg))),
+    );
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
     io.stderr(`classify: ${error.message}\n${error instanceof FileError ? '' : `${USAGE}\n`}`);
@@ -69,10 +72,11 @@ export async function runClassify(argv: readonly string[], io: CommandIo): Promi
   const outcomes: Outcome[] = [];
   for (const image of images) {
     try {
-      outcomes.push({
-        file: image.file,
-        response: await client.classify(image.bytes, image.type, options.params),
-      });
+      const response =
+        'url' in image
+          ? await client.classifyUrl(image.url, options.params)
+          : await client.classify(image.bytes, image.type, options.params);
+      outcomes.push({ file: image.file, response });
     } catch (error) {
       outcomes.push({ file: image.file, error: describeFailure(error, options.baseUrl) });
     }
@@ -96,8 +100,9 @@ function parseOptions(argv: readonly string[], env: CommandIo['env']): Options |
   const { values, positionals } = parsed;
   if (values.help) return 'help';
   if (positionals.length === 0) throw new UsageError('no image given');
-  const url = positionals.find((arg) => /^[a-z][a-z0-9+.-]*:\/\//i.test(arg));
-  if (url) throw new UsageError(`${url}: URLs are not supported yet; download the image and pass the file`);
+  const otherUrl = positionals.find((arg) => /^[a-z][a-z0-9+.-]*:/i.test(arg) && !isUrl(arg));
+  if (otherUrl && /^[a-z][a-z0-9+.-]*:\/\//i.test(otherUrl))
+    throw new FileError(`${otherUrl}: only http(s) URLs can be classified`);
 
   const params: Partial<ClassifyParams> = {};
   if (values.tier !== undefined) {
@@ -139,7 +144,16 @@ function parseWithNode(argv: readonly string[]) {
   });
 }
 
-async function readImage(file: string) {
+type ImageInput =
+  | { file: string; bytes: Uint8Array<ArrayBuffer>; type: ImageContentType }
+  | { file: string; url: string };
+
+/** An http(s) URL goes to the service as image_url; anything else is a file name. */
+function isUrl(arg: string): boolean {
+  return /^https?:\/\/[^/]/i.test(arg) && URL.canParse(arg);
+}
+
+async function readImage(file: string): Promise<ImageInput> {
   let bytes: Uint8Array<ArrayBuffer>;
   try {
     bytes = new Uint8Array(await readFile(file));

@@ -43,6 +43,8 @@ export interface ClassifierClient {
     contentType: ImageContentType,
     params?: Partial<ClassifyParams>,
   ): Promise<ClassifyResponse>;
+  /** The image at an https URL, fetched by the service (JSON body `image_url`). */
+  classifyUrl(imageUrl: string, params?: Partial<ClassifyParams>): Promise<ClassifyResponse>;
   models(): Promise<ModelsResponse>;
   health(): Promise<boolean>;
 }
@@ -76,6 +78,13 @@ export function createClient(options: ClientOptions): ClassifierClient {
         method: 'POST',
         headers: { ...authHeaders, 'content-type': contentType },
         body: image,
+      });
+    },
+    classifyUrl(imageUrl, params = {}) {
+      return call(ClassifyResponseSchema, '/v1/classify', {
+        method: 'POST',
+        headers: { ...authHeaders, 'content-type': 'application/json' },
+        body: JSON.stringify({ ...params, image_url: imageUrl }),
       });
     },
     models() {

@@ -386,8 +386,8 @@ describe('npm run classify', () => {
     await writeFile(notImage, 'not an image');
     const cases: [string[], RegExp][] = [
       [[], /no image given/],
-      [['https://example.com/cat.jpg'], /URLs are not supported yet/],
-      [[file, 'http://example.com/cat.jpg'], /URLs are not supported yet/],
+      [['ftp://example.com/cat.jpg'], /only http\(s\) URLs/],
+      [[file, 'file:///etc/passwd'], /only http\(s\) URLs/],
       [[path.join(scratch, 'missing.jpg')], /missing\.jpg: no such file/],
       [[notImage], /not a JPEG, PNG or WebP image/],
       [[file, '--tier', 'slow'], /--tier must be one of/],

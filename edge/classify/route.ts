@@ -25,7 +25,7 @@ export const classifyRoute = createRoute({
   path: '/v1/classify',
   summary: 'Classify an image into the 1000 ImageNet classes',
   description:
-    'Send the image as the raw body (parameters in the query), as multipart/form-data field `image`, or as JSON with the image in base64. Parameters go in the query or in the body, not both.',
+    'Send the image as the raw body (parameters in the query), as multipart/form-data field `image`, or as JSON with the image in base64 (`image`) or as an https URL the service fetches (`image_url`). Parameters go in the query or in the body, not both.',
   security: [{ bearer: [] }],
   // The Content-Type is checked and the body size capped before anything parses the body.
   // A raw image is read once and not re-parsed: only the JSON and form validators read the body again.
@@ -56,11 +56,13 @@ export const classifyRoute = createRoute({
       description: 'Predictions, most probable first.',
       content: { 'application/json': { schema: ClassifyResponseSchema } },
     },
-    400: errorResponse('Malformed request or invalid parameter.'),
+    400: errorResponse(
+      'Malformed request, invalid parameter, or an image_url that is not fetched (url_forbidden).',
+    ),
     401: errorResponse('Missing or invalid API key.'),
     413: errorResponse('Body or image dimensions over the limit.'),
     415: errorResponse('Not a JPEG, PNG or WebP image, or an unsupported Content-Type.'),
-    422: errorResponse('The image could not be decoded.'),
+    422: errorResponse('The image could not be decoded, or image_url could not be fetched (fetch_failed).'),
     429: errorResponse(
       "The GPU origin's queue is full (queue_full); retry after the Retry-After delay, or send allow_degraded=true.",
     ),

@@ -127,6 +127,8 @@ describe('resolution and pinning (in process)', () => {
       expect(performance.now() - started, path).toBeLessThan(TIMEOUT_MS + 2000);
     }
     expect(Buffer.from(await fetchOriginImageUrl(server.url('/chain/2'), options)).equals(image)).toBe(true);
+    // Every endless or flooding response was hung up on, not left streaming.
+    await expect.poll(() => server.openStreams(), { timeout: 5000 }).toBe(0);
   });
 });
 

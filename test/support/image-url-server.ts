@@ -1,7 +1,7 @@
 // A real HTTP server on 127.0.0.1 with one path per image_url case: a good image, redirects (to it, to
 // private addresses, in a chain), a body that never ends, an oversized one, a page that is not an image.
 // Services reach it only with their test-only loopback switch on.
-import { createServer, type Server } from 'node:http';
+import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 export interface ImageUrlServer {
@@ -10,6 +10,8 @@ export interface ImageUrlServer {
   url(path: string): string;
   /** Paths requested so far, in order. */
   requests: string[];
+  /** Endless and flooding responses still being written (the client has not hung up). */
+  openStreams(): number;
   close(): Promise<void>;
 }
 
@@ -18,6 +20,11 @@ const ENDLESS_CHUNK = 1024;
 
 export async function startImageUrlServer(image: Uint8Array): Promise<ImageUrlServer> {
   const requests: string[] = [];
+  let streaming = 0;
+  const countWhileOpen = (res: ServerResponse) => {
+    streaming++;
+    res.on('close', () => streaming--);
+  };
   const server: Server = createServer((req, res) => {
     const path = req.url ?? '/';
     requests.push(path);
@@ -66,6 +73,7 @@ export async function startImageUrlServer(image: Uint8Array): Promise<ImageUrlSe
         // A JPEG start (so sniffing passes), then bytes forever, slowly: only the deadline ends it.
         res.writeHead(200, { 'content-type': 'image/jpeg' });
         res.write(image.subarray(0, 64));
+        countWhileOpen(res);
         const timer = setInterval(() => res.write(new Uint8Array(ENDLESS_CHUNK)), 20);
         res.on('close', () => clearInterval(timer));
         return;
@@ -74,6 +82,7 @@ export async function startImageUrlServer(image: Uint8Array): Promise<ImageUrlSe
         // As fast as the client reads, without a Content-Length: the byte cap ends it.
         res.writeHead(200, { 'content-type': 'image/jpeg' });
         res.write(image.subarray(0, 64));
+        countWhileOpen(res);
         const chunk = new Uint8Array(64 * 1024);
         const pump = () => {
           while (res.write(chunk)) {
@@ -96,6 +105,7 @@ export async function startImageUrlServer(image: Uint8Array): Promise<ImageUrlSe
     origin,
     url: (path) => `${origin}${path}`,
     requests,
+    openStreams: () => streaming,
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();

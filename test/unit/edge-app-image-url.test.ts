@@ -128,6 +128,7 @@ describe('image_url, fetched', () => {
     // Tolerance: the deadline plus 2 s for a loaded machine; without the deadline this never returns.
     expect(elapsed).toBeGreaterThanOrEqual(TIMEOUT_MS - 50);
     expect(elapsed).toBeLessThan(TIMEOUT_MS + 2000);
+    await expect.poll(() => server.openStreams(), { timeout: 5000 }).toBe(0);
   });
 
   it('caps the bytes: a declared or streamed body over the limit is fetch_failed', async () => {
@@ -143,6 +144,7 @@ describe('image_url, fetched', () => {
       'fetch_failed',
       new RegExp(`${MAX_BODY}-byte limit`),
     );
+    await expect.poll(() => server.openStreams(), { timeout: 5000 }).toBe(0);
   });
 
   it('a non-image body, an empty one or an error status', async () => {

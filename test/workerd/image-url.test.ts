@@ -104,10 +104,13 @@ describe('image_url in workerd', () => {
     await expectError(await classify({ image_url: server.url('/endless') }), 422, 'fetch_failed', /within/);
     // Tolerance: 3 s over the deadline for workerd and a loaded machine.
     expect(performance.now() - started).toBeLessThan(TIMEOUT_MS + 3000);
+    // The Worker hung up: the server is not left writing into a dropped fetch.
+    await expect.poll(() => server.openStreams(), { timeout: 5000 }).toBe(0);
   });
 
   it('a body over the limit and a non-image body', async () => {
     await expectError(await classify({ image_url: server.url('/flood') }), 422, 'fetch_failed', /byte limit/);
+    await expect.poll(() => server.openStreams(), { timeout: 5000 }).toBe(0);
     await expectError(await classify({ image_url: server.url('/page.html') }), 415, 'unsupported_media_type');
   });
 });

@@ -42,6 +42,10 @@ export async function startOrigin(config: OriginConfig, options: StartOptions = 
       `signatures required (keys: ${[...config.hmacKeys.keys()].join(', ')}; audience: ${config.audiences.length > 0 ? config.audiences.join(', ') : 'the Host header of each request'})`,
     );
   }
+  if (config.imageUrl.policy.unsafeTestLoopback)
+    log(
+      'WARNING: ORIGIN_IMAGE_URL_UNSAFE_TEST_LOOPBACK=true: image_url may fetch http: and loopback addresses of this machine. Tests only.',
+    );
   setOrtLogLevel(config.ortLogLevel);
   const metrics = createOriginMetrics();
   const inFlight = new InFlight();

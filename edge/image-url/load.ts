@@ -9,6 +9,14 @@ import { edgeConfig } from '../config.ts';
 /** The image bytes at `url`, or ApiError url_forbidden / fetch_failed / unsupported_media_type. */
 export async function loadImageUrl(env: Env, url: string): Promise<Uint8Array> {
   const config = edgeConfig(env);
+  if (config.imageUrl.policy.unsafeTestLoopback && !warned.has(env)) {
+    warned.add(env);
+    console.warn(
+      JSON.stringify({
+        msg: 'IMAGE_URL_UNSAFE_TEST_LOOPBACK=1: image_url may fetch http: and loopback addresses. Tests only.',
+      }),
+    );
+  }
   return fetchImageUrl(url, {
     policy: config.imageUrl.policy,
     maxBytes: config.maxBodyBytes,
@@ -16,6 +24,9 @@ export async function loadImageUrl(env: Env, url: string): Promise<Uint8Array> {
     transport: fetchTransport(),
   });
 }
+
+// Said once per isolate (the env object lives as long as the isolate).
+const warned = new WeakSet<object>();
 
 function fetchTransport(): ImageUrlTransport {
   const controller = new AbortController();

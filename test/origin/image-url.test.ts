@@ -162,6 +162,10 @@ describe('POST /v1/classify with image_url (real origin)', () => {
     );
   });
 
+  it('says at start that the test-only switch is on', () => {
+    expect(origin.logs.join('\n')).toMatch(/WARNING: ORIGIN_IMAGE_URL_UNSAFE_TEST_LOOPBACK=true.*Tests only/);
+  });
+
   it('refuses with the shared envelope', async () => {
     await expectError(
       await classifyJson({ image_url: 'https://169.254.169.254/latest/meta-data/' }),

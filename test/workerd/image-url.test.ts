@@ -65,6 +65,8 @@ describe('image_url in workerd', () => {
     expect(fromUrl.model).toBe('efficientnet-b0');
     expect(fromUrl.predictions).toEqual(ClassifyResponseSchema.parse(await inline.json()).predictions);
     expect(server.requests).toContain('/image.jpg');
+    // The test-only switch is said in the log, once.
+    expect(worker.logs().match(/image_url may fetch http: and loopback addresses/g)).toHaveLength(1);
   });
 
   it.each([

@@ -3,7 +3,7 @@
 // local names, ports, allow/deny lists) and every redirect; where a name resolves is checked by the
 // origin, which can resolve it. On Cloudflare a Worker's fetch() leaves through Cloudflare's network and
 // cannot reach private addresses behind it; docs/edge.md says what local workerd can reach.
-import { fetchImageUrl, IMAGE_ACCEPT, type ImageUrlTransport } from '../../shared/net/image-fetch.ts';
+import { fetchImageUrl, IMAGE_URL_HEADERS, type ImageUrlTransport } from '../../shared/net/image-fetch.ts';
 import { edgeConfig } from '../config.ts';
 
 /** The image bytes at `url`, or ApiError url_forbidden / fetch_failed / unsupported_media_type. */
@@ -37,7 +37,7 @@ function fetchTransport(): ImageUrlTransport {
         // Each redirect is checked by the policy before it is followed.
         redirect: 'manual',
         signal: controller.signal,
-        headers: { accept: IMAGE_ACCEPT },
+        headers: { ...IMAGE_URL_HEADERS },
       });
       const reader = response.body?.getReader();
       return {

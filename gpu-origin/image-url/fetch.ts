@@ -9,7 +9,7 @@ import { request as httpsRequest } from 'node:https';
 import { isIP, type LookupFunction } from 'node:net';
 import {
   fetchImageUrl,
-  IMAGE_ACCEPT,
+  IMAGE_URL_HEADERS,
   type ImageUrlTransport,
   urlForbidden,
 } from '../../shared/net/image-fetch.ts';
@@ -76,7 +76,7 @@ function pinnedTransport(policy: UrlPolicy, resolve: Resolver): ImageUrlTranspor
       return new Promise((resolveResponse, reject) => {
         const req = send(url, {
           method: 'GET',
-          headers: { accept: IMAGE_ACCEPT },
+          headers: { ...IMAGE_URL_HEADERS },
           lookup: pinned,
           agent: false,
         });

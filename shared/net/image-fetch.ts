@@ -5,6 +5,7 @@
 // edge uses fetch(), the origin connects only to an address it resolved and checked.
 import { ApiError } from '../http/errors.ts';
 import { IMAGE_MEDIA_TYPES, sniffImageType } from '../image/sniff.ts';
+import { VERSION } from '../version.ts';
 import { MAX_IMAGE_URL_REDIRECTS } from './settings.ts';
 import { checkUrl, describeUrl, type UrlPolicy } from './url-policy.ts';
 
@@ -37,8 +38,11 @@ export interface ImageFetchOptions {
   transport: ImageUrlTransport;
 }
 
-/** The Accept header of image URL requests: the formats the services decode. */
-export const IMAGE_ACCEPT = IMAGE_MEDIA_TYPES.join(', ');
+/** Headers of every image URL request: the formats the services decode, and who is asking. */
+export const IMAGE_URL_HEADERS: Readonly<Record<string, string>> = {
+  accept: IMAGE_MEDIA_TYPES.join(', '),
+  'user-agent': `edge-classifier/${VERSION} (image_url)`,
+};
 
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
 // Enough bytes to tell JPEG, PNG and WebP apart ("RIFF" size "WEBP").

@@ -3,6 +3,7 @@
 // address: a resolver that would answer differently the second time never gets asked). Over HTTP: a real
 // origin (factory-built B0 on CPU) classifying a URL from a local server, and its refusals.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ConfigError, parseConfig } from '../../gpu-origin/config/config.ts';
 import {
   fetchOriginImageUrl,
   type ResolvedAddress,
@@ -50,6 +51,41 @@ async function refusal(promise: Promise<unknown>): Promise<ApiError> {
   if (!(error instanceof ApiError)) throw new Error(`expected an ApiError, got ${String(error)}`);
   return error;
 }
+
+describe('settings', () => {
+  const base = { ORIGIN_ALLOW_UNSIGNED: 'true' };
+  it('reads the ORIGIN_IMAGE_URL_* settings; strict by default', () => {
+    expect(parseConfig(base).imageUrl).toEqual({ policy: STRICT_URL_POLICY, timeoutMs: 5000 });
+    expect(
+      parseConfig({
+        ...base,
+        ORIGIN_IMAGE_URL_ALLOW_HOSTS: 'images.example.com, *.cdn.example.net',
+        ORIGIN_IMAGE_URL_DENY_HOSTS: 'bad.cdn.example.net',
+        ORIGIN_IMAGE_URL_ALLOW_PORTS: '8443',
+        ORIGIN_IMAGE_URL_TIMEOUT_MS: '2500',
+        ORIGIN_IMAGE_URL_UNSAFE_TEST_LOOPBACK: 'true',
+      }).imageUrl,
+    ).toEqual({
+      policy: {
+        allowHosts: [{ exact: 'images.example.com' }, { suffix: '.cdn.example.net' }],
+        denyHosts: [{ exact: 'bad.cdn.example.net' }],
+        allowPorts: [8443],
+        unsafeTestLoopback: true,
+      },
+      timeoutMs: 2500,
+    });
+  });
+
+  it.each([
+    ['ORIGIN_IMAGE_URL_ALLOW_HOSTS', 'https://images.example.com'],
+    ['ORIGIN_IMAGE_URL_DENY_HOSTS', '*'],
+    ['ORIGIN_IMAGE_URL_ALLOW_PORTS', '0'],
+    ['ORIGIN_IMAGE_URL_UNSAFE_TEST_LOOPBACK', 'yes'],
+  ])('a bad %s stops the service', (name, value) => {
+    expect(() => parseConfig({ ...base, [name]: value })).toThrow(ConfigError);
+    expect(() => parseConfig({ ...base, [name]: value })).toThrow(new RegExp(name));
+  });
+});
 
 describe('resolution and pinning (in process)', () => {
   it('connects to the one checked address: a rebinding second answer is never asked for', async () => {

@@ -11,7 +11,8 @@ export const ERROR_STATUS = {
   image_too_large: 413,
   unsupported_media_type: 415,
   invalid_image: 422,
-  // image_url names a host, address, scheme or port that is never fetched (shared/net/url-policy.ts).
+  // image_url names a host, address, scheme or port that is never fetched (shared/net/url-policy.ts);
+  // 400 rather than 403: no credentials of the caller would change the answer, the URL must.
   url_forbidden: 400,
   // image_url could not be fetched: an error status, a network failure, a timeout, too many redirects or
   // too many bytes. A 4xx, not 502: the URL is the client's input and this service is working; 422 says

@@ -13,6 +13,8 @@ import {
 
 export const DEFAULT_MAX_BODY_BYTES = 10 * 1024 * 1024;
 export const DEFAULT_ORIGIN_TIMEOUT_MS = 10_000;
+/** A day: a cached answer cannot go stale (its key names the weights), so the TTL only bounds storage. */
+export const DEFAULT_RESULT_CACHE_TTL_S = 86_400;
 
 /**
  * Largest image the edge forwards to the origin, by header dimensions: the origin's own default
@@ -77,6 +79,7 @@ const SettingsSchema = z.object({
   ORIGIN_URL: setting(trimmed.optional()),
   ORIGIN_KEY_ID: setting(trimmed.optional()),
   ORIGIN_SECRET: setting(z.string().optional()),
+  RESULT_CACHE_TTL_S: setting(wholeNumber(0, 31_536_000).default(DEFAULT_RESULT_CACHE_TTL_S)),
 });
 
 /** Every variable the Worker reads (bindings such as MODELS and API_KEYS_KV aside). */
@@ -97,6 +100,8 @@ export interface EdgeConfig {
   /** Whole-request budget for origin calls, from the request's start. */
   originTimeoutMs: number;
   origin: { url: string | undefined; keyId: string | undefined; secret: string | undefined };
+  /** How long the result cache keeps an answer, in seconds; 0 turns the cache off. */
+  resultCacheTtlS: number;
 }
 
 export class EdgeConfigError extends Error {
@@ -120,6 +125,7 @@ export function parseEdgeConfig(env: SettingsEnv): EdgeConfig {
     policy: { minConfidence: s.DEFAULT_MIN_CONFIDENCE, retryAfterS: s.ORIGIN_RETRY_AFTER_S },
     originTimeoutMs: s.ORIGIN_TIMEOUT_MS,
     origin: { url: s.ORIGIN_URL, keyId: s.ORIGIN_KEY_ID, secret: s.ORIGIN_SECRET },
+    resultCacheTtlS: s.RESULT_CACHE_TTL_S,
   };
 }
 

@@ -37,6 +37,7 @@ describe('edge settings', () => {
       ORIGIN_URL: ' http://127.0.0.1:1 ',
       ORIGIN_KEY_ID: 'local',
       ORIGIN_SECRET: 's',
+      RESULT_CACHE_TTL_S: '0',
     });
     expect(config).toEqual({
       maxBodyBytes: 300_000,
@@ -48,6 +49,7 @@ describe('edge settings', () => {
       policy: { minConfidence: 0.35, retryAfterS: 12 },
       originTimeoutMs: 2500,
       origin: { url: 'http://127.0.0.1:1', keyId: 'local', secret: 's' },
+      resultCacheTtlS: 0,
     });
   });
 
@@ -65,6 +67,7 @@ describe('edge settings', () => {
       DEFAULT_MIN_CONFIDENCE: '1.5',
       ORIGIN_RETRY_AFTER_S: '0',
       ORIGIN_TIMEOUT_MS: 'NaN',
+      RESULT_CACHE_TTL_S: '-1',
     };
     for (const [name, value] of Object.entries(cases)) {
       expect(() => parseEdgeConfig({ [name]: value })).toThrow(EdgeConfigError);

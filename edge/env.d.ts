@@ -24,5 +24,7 @@ declare namespace Cloudflare {
     ORIGIN_TIMEOUT_MS?: string;
     /** Retry-After seconds for a 503 when nothing better is known (default 5). */
     ORIGIN_RETRY_AFTER_S?: string;
+    /** Seconds the edge result cache keeps an answer (default 86400); "0" turns the cache off. */
+    RESULT_CACHE_TTL_S?: string;
   }
 }

@@ -130,11 +130,7 @@ async function classify(c: ClassifyContext, compute: EdgeCompute) {
       );
       if (!decision.escalate)
         return c.json(
-          cache.keep({
-            ...edgeAnswer(answer, plan.tier, edge),
-            escalated: false,
-            selection: budgetSelection,
-          }),
+          { ...edgeAnswer(answer, plan.tier, edge), escalated: false, selection: budgetSelection },
           200,
         );
     }

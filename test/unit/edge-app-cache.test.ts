@@ -300,6 +300,17 @@ describe('bypass and not stored', () => {
   });
 });
 
+describe('OpenAPI', () => {
+  it('documents the cache parameter and the Cache-Status header of POST /v1/classify', async () => {
+    const doc = (await (await app.request('/openapi.json', {}, ENV)).json()) as {
+      paths: Record<string, { post: { parameters: { name: string }[]; responses: Record<string, unknown> } }>;
+    };
+    const post = doc.paths['/v1/classify']?.post;
+    expect(post?.parameters.map((p) => p.name)).toContain('cache');
+    expect(JSON.stringify(post?.responses['200'])).toContain('"Cache-Status"');
+  });
+});
+
 describe('Cache-Status on errors', () => {
   it('an error after the lookup is a miss not stored; a refusal before it carries no Cache-Status', async () => {
     const unavailable = await send('?tier=accurate', {

@@ -1,6 +1,8 @@
 // The result cache around one image's classification: look up before any model runs, answer a hit,
-// otherwise hand the fresh answer to the cache after the response (waitUntil). Sets Cache-Status on the
-// context, so every response this request produces from here on, errors included, carries it.
+// otherwise hand the fresh answer to the cache after the response (waitUntil).
+// `imageResultCache` is the per-image core (no HTTP context: a batch calls it once per image and reports
+// each outcome); `openResultCache` is the single-image route's use of it, which also keeps the
+// Cache-Status header of the context current, so every response from there on (errors too) carries it.
 import type { Context } from 'hono';
 import type { ClassifyResponse } from '../../shared/api/classify.ts';
 import type { ModelId } from '../../shared/catalog/models.ts';
@@ -40,25 +42,37 @@ export interface ResultCacheRequest {
   ttlS: number;
 }
 
-export interface ResultCacheSession {
+export interface ImageResultCache {
   /** The stored answer, when the lookup found one. */
   hit: CachedHit | undefined;
-  /** The hit as this request's response (its request_id, its own total time). */
+  /** The hit as this request's response (its request_id, its own total time); throws without a hit. */
   answer(ctx: AnswerContext): ClassifyResponse;
-  /** Marks a fresh answer in Cache-Status and stores it after the response when it may be stored. */
+  /** Hands a fresh answer to the cache when it may be stored; returns it unchanged. */
   keep(body: ClassifyResponse): ClassifyResponse;
+  /** What happened so far, for Cache-Status (cacheStatus(outcome())). */
+  outcome(): CacheOutcome;
 }
 
-export async function openResultCache(
-  c: Context<AppEnv>,
+/** Where a store runs: after the response (`waitUntil`). */
+export type AfterResponse = (work: Promise<void>) => void;
+
+/**
+ * Looks one image up. Errors of the store are logged (with `context`, e.g. the request id) and count as
+ * a miss: the cache never fails a request the models can answer.
+ */
+export async function imageResultCache(
+  env: Env,
   deps: ResultCacheDeps | undefined,
   request: ResultCacheRequest,
-): Promise<ResultCacheSession> {
-  const setStatus = (outcome: CacheOutcome) => c.header(CACHE_STATUS, cacheStatus(outcome));
-  const bypass = (detail: CacheDetail): ResultCacheSession => {
-    setStatus({ kind: 'bypass', detail });
-    return { hit: undefined, answer: noHit, keep: (body) => body };
-  };
+  afterResponse: AfterResponse,
+  context: Record<string, string> = {},
+): Promise<ImageResultCache> {
+  const bypass = (detail: CacheDetail): ImageResultCache => ({
+    hit: undefined,
+    answer: noHit,
+    keep: (body) => body,
+    outcome: () => ({ kind: 'bypass', detail }),
+  });
   if (request.ttlS === 0) return bypass('disabled');
   const store = await deps?.store();
   if (!deps || !store) return bypass('unavailable');
@@ -68,7 +82,7 @@ export async function openResultCache(
   const models = planModels(request.plan);
   const [imageSha, ...sums] = await Promise.all([
     imageSha256(request.bytes),
-    ...models.map((model) => deps.checksumOf(c.env, model)),
+    ...models.map((model) => deps.checksumOf(env, model)),
   ]);
   const checksums: Partial<Record<ModelId, string>> = {};
   models.forEach((model, i) => {
@@ -81,35 +95,53 @@ export async function openResultCache(
     topK: request.topK,
     checksums,
   });
+  const logError = (operation: string, error: unknown) =>
+    console.error(JSON.stringify({ msg: 'result cache error', ...context, operation, error: String(error) }));
 
   const hit = await readCachedResult(store, key).catch((error: unknown) => {
-    logCacheError(c, 'match', error);
+    logError('match', error);
     return undefined;
   });
-  if (hit) {
-    setStatus({ kind: 'hit', ttlS: hit.ttlS });
+  if (hit)
     return {
       hit,
       answer: (ctx) => answerFromCache(hit.result, ctx.requestId, performance.now() - ctx.started),
       keep: (body) => body,
+      outcome: () => ({ kind: 'hit', ttlS: hit.ttlS }),
     };
-  }
-  // Until an answer is kept, the response (an error, say) is a miss that is not stored.
-  setStatus({ kind: 'miss', stored: false });
+  // Until an answer is kept, the outcome (of an error, say) is a miss that is not stored.
+  let outcome: CacheOutcome = { kind: 'miss', stored: false };
   return {
     hit: undefined,
     answer: noHit,
     keep: (body) => {
       const reason = notStorable(body, checksums);
-      setStatus(reason ? { kind: 'miss', stored: false, detail: reason } : { kind: 'miss', stored: true });
+      outcome = reason ? { kind: 'miss', stored: false, detail: reason } : { kind: 'miss', stored: true };
       if (!reason)
-        afterResponse(
-          c,
-          storeResult(store, key, body, request.ttlS).catch((error: unknown) =>
-            logCacheError(c, 'put', error),
-          ),
-        );
+        afterResponse(storeResult(store, key, body, request.ttlS).catch((error) => logError('put', error)));
       return body;
+    },
+    outcome: () => outcome,
+  };
+}
+
+/** The single-image route: imageResultCache with Cache-Status kept on the context and waitUntil stores. */
+export async function openResultCache(
+  c: Context<AppEnv>,
+  deps: ResultCacheDeps | undefined,
+  request: ResultCacheRequest,
+): Promise<ImageResultCache> {
+  const cache = await imageResultCache(c.env, deps, request, (work) => waitUntil(c, work), {
+    request_id: c.get('requestId'),
+  });
+  const setStatus = () => c.header(CACHE_STATUS, cacheStatus(cache.outcome()));
+  setStatus();
+  return {
+    ...cache,
+    keep: (body) => {
+      const kept = cache.keep(body);
+      setStatus();
+      return kept;
     },
   };
 }
@@ -119,7 +151,7 @@ function noHit(): never {
 }
 
 /** waitUntil where the runtime gives an execution context; in-process callers without one just let it run. */
-function afterResponse(c: Context<AppEnv>, work: Promise<void>): void {
+export function waitUntil(c: Context, work: Promise<unknown>): void {
   let ctx: { waitUntil(promise: Promise<unknown>): void } | undefined;
   try {
     ctx = c.executionCtx;
@@ -127,15 +159,4 @@ function afterResponse(c: Context<AppEnv>, work: Promise<void>): void {
     ctx = undefined;
   }
   ctx?.waitUntil(work);
-}
-
-function logCacheError(c: Context<AppEnv>, operation: string, error: unknown): void {
-  console.error(
-    JSON.stringify({
-      msg: 'result cache error',
-      operation,
-      request_id: c.get('requestId'),
-      error: String(error),
-    }),
-  );
 }

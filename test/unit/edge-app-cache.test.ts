@@ -7,7 +7,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createEdgeApp, type EdgeCompute } from '../../edge/app.ts';
 import { PREPROCESS_VERSION, resultCacheKey } from '../../edge/cache/key.ts';
 import { notStorable } from '../../edge/cache/result-cache.ts';
-import type { ResultCacheDeps } from '../../edge/cache/session.ts';
+import { imageResultCache, type ResultCacheDeps } from '../../edge/cache/session.ts';
 import { cacheStatus } from '../../edge/cache/status.ts';
 import { MemoryResultStore } from '../../edge/cache/store.ts';
 import { topPredictions } from '../../edge/classify/predictions.ts';
@@ -297,6 +297,60 @@ describe('bypass and not stored', () => {
   it('without a Cache API the cache is bypassed', async () => {
     app = createEdgeApp(compute(undefined));
     expect((await classify('?tier=fast')).status).toBe('edge-results; fwd=bypass; detail=unavailable');
+  });
+});
+
+describe('per-image seam and store failures', () => {
+  it('imageResultCache works without an HTTP context (as a batch calls it per image)', async () => {
+    const deps: ResultCacheDeps = { store: () => store, checksumOf: async (_env, model) => checksums[model] };
+    const plan: Plan = { kind: 'edge', tier: 'fast', edgeModel: 'efficientnet-b0' };
+    const request = { bytes: jpeg, plan, topK: 5, cache: undefined, budgeted: false, ttlS: TTL_S };
+    const stores: Promise<void>[] = [];
+    const first = await imageResultCache({}, deps, request, (work) => stores.push(work));
+    expect(first.hit).toBeUndefined();
+    const answer: ClassifyResponse = {
+      request_id: 'r1',
+      model: 'efficientnet-b0',
+      tier: 'fast',
+      weights: 'untrained',
+      predictions: topPredictions(LOGITS, 5),
+      timings_ms: { decode: 1, preprocess: 1, inference: 1, total: 3 },
+    };
+    first.keep(answer);
+    expect(cacheStatus(first.outcome())).toBe(MISS_STORED);
+    await Promise.all(stores);
+    const second = await imageResultCache({}, deps, request, () => {});
+    expect(cacheStatus(second.outcome())).toMatch(HIT);
+    const again = second.answer({ requestId: 'r2', topK: 5, started: performance.now() });
+    expect(again).toMatchObject({
+      request_id: 'r2',
+      model: 'efficientnet-b0',
+      predictions: answer.predictions,
+    });
+  });
+
+  it('a failing store is a miss, logged, and the request is still answered', async () => {
+    const failing = {
+      match: async () => {
+        throw new Error('cache down');
+      },
+      put: async () => {
+        throw new Error('cache down');
+      },
+    };
+    app = createEdgeApp(compute({ store: () => failing, checksumOf: async () => 'a'.repeat(64) }));
+    const errors: string[] = [];
+    const original = console.error;
+    console.error = (line: string) => errors.push(line);
+    try {
+      const sent = await classify('?tier=fast');
+      expect(sent.status).toBe(MISS_STORED);
+      expect(sent.body.predictions).toEqual(topPredictions(LOGITS, 5));
+    } finally {
+      console.error = original;
+    }
+    expect(errors.map((line) => JSON.parse(line).operation)).toEqual(['match', 'put']);
+    expect(JSON.parse(errors[0] ?? '{}').request_id).toMatch(/./);
   });
 });
 

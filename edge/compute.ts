@@ -3,6 +3,7 @@
 import type { Hono } from 'hono';
 import type { ModelId } from '../shared/catalog/models.ts';
 import type { RgbImage } from '../shared/preprocess/index.ts';
+import type { ResultCacheDeps } from './cache/session.ts';
 import type { EdgeRun } from './classify/run-result.ts';
 import type { AppEnv } from './http/app-env.ts';
 import type { ImageProbe } from './image/probe.ts';
@@ -16,6 +17,8 @@ export interface EdgeCompute {
   isLoaded(model: ModelId): boolean;
   /** The weights named in the model's model.json in the bucket; undefined when it cannot be read. */
   weightsOf(env: Env, model: ModelId): Promise<'pretrained' | 'untrained' | undefined>;
+  /** The result cache's store and weights checksums; without it the cache is bypassed. */
+  resultCache?: ResultCacheDeps;
   /** Internal routes mounted under /_debug when DEBUG_ROUTES=1. */
   debugRoutes?: Hono<AppEnv>;
 }

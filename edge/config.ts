@@ -15,6 +15,8 @@ import {
 
 export const DEFAULT_MAX_BODY_BYTES = 10 * 1024 * 1024;
 export const DEFAULT_ORIGIN_TIMEOUT_MS = 10_000;
+/** A day: a cached answer cannot go stale (its key names the weights), so the TTL only bounds storage. */
+export const DEFAULT_RESULT_CACHE_TTL_S = 86_400;
 
 /**
  * Largest image the edge forwards to the origin, by header dimensions: the origin's own default
@@ -85,6 +87,7 @@ const SettingsSchema = z.object({
   IMAGE_URL_TIMEOUT_MS: setting(wholeNumber(1, 60_000).default(DEFAULT_IMAGE_URL_TIMEOUT_MS)),
   // Tests only: lets image_url reach http: and loopback. Off unless set to exactly 1/true.
   IMAGE_URL_UNSAFE_TEST_LOOPBACK: setting(flag.default(false)),
+  RESULT_CACHE_TTL_S: setting(wholeNumber(0, 31_536_000).default(DEFAULT_RESULT_CACHE_TTL_S)),
 });
 
 /** Every variable the Worker reads (bindings such as MODELS and API_KEYS_KV aside). */
@@ -107,6 +110,8 @@ export interface EdgeConfig {
   origin: { url: string | undefined; keyId: string | undefined; secret: string | undefined };
   /** What image_url may name, and how long one fetch (redirects and body included) may take. */
   imageUrl: { policy: UrlPolicy; timeoutMs: number };
+  /** How long the result cache keeps an answer, in seconds; 0 turns the cache off. */
+  resultCacheTtlS: number;
 }
 
 export class EdgeConfigError extends Error {
@@ -139,6 +144,7 @@ export function parseEdgeConfig(env: SettingsEnv): EdgeConfig {
       },
       timeoutMs: s.IMAGE_URL_TIMEOUT_MS,
     },
+    resultCacheTtlS: s.RESULT_CACHE_TTL_S,
   };
 }
 

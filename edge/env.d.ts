@@ -34,5 +34,7 @@ declare namespace Cloudflare {
     IMAGE_URL_TIMEOUT_MS?: string;
     /** Tests only, never deployed: "1" lets image_url reach http: and loopback hosts on any port. */
     IMAGE_URL_UNSAFE_TEST_LOOPBACK?: string;
+    /** Seconds the edge result cache keeps an answer (default 86400); "0" turns the cache off. */
+    RESULT_CACHE_TTL_S?: string;
   }
 }

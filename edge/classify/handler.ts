@@ -8,6 +8,7 @@ import {
   onOriginFailure,
   planRoute,
 } from '../../shared/policy/escalation.ts';
+import { openResultCache } from '../cache/session.ts';
 import type { EdgeCompute } from '../compute.ts';
 import { edgeConfig, ORIGIN_MAX_IMAGE_PIXELS } from '../config.ts';
 import type { AppEnv } from '../http/app-env.ts';
@@ -60,6 +61,16 @@ async function classify(c: ClassifyContext, compute: EdgeCompute) {
   const probe = probeChecked(bytes);
   const plan = planRoute(params, config.policy, { fitsEdge: fitsLimits(probe, edgeLimits) });
   const answer: AnswerContext = { requestId: c.get('requestId'), topK: params.top_k, started };
+  // edge/cache: a stored answer for these bytes and this plan skips all model work; fresh ones are kept.
+  const cache = await openResultCache(c, compute.resultCache, {
+    bytes,
+    plan,
+    topK: params.top_k,
+    cache: params.cache,
+    budgeted: budgetMs !== undefined,
+    ttlS: config.resultCacheTtlS,
+  });
+  if (cache.hit) return c.json(cache.answer(answer), 200);
 
   const runEdge = async (model: EdgeWork['run']['model']): Promise<EdgeWork> => {
     const decodeStarted = performance.now();
@@ -79,7 +90,7 @@ async function classify(c: ClassifyContext, compute: EdgeCompute) {
       ? '; tier auto or accurate sends images this large to the GPU origin'
       : '';
     checkLimits(probe, edgeLimits, hint);
-    return c.json(edgeAnswer(answer, plan.tier, await runEdge(plan.edgeModel)), 200);
+    return c.json(cache.keep(edgeAnswer(answer, plan.tier, await runEdge(plan.edgeModel))), 200);
   }
 
   let edge: EdgeWork | undefined;
@@ -97,7 +108,10 @@ async function classify(c: ClassifyContext, compute: EdgeCompute) {
               elapsedMs <= budgetMs,
               'the edge was confident enough; no escalation',
             );
-      return c.json(withSelection({ ...edgeAnswer(answer, plan.tier, edge), escalated: false }, chosen), 200);
+      return c.json(
+        cache.keep(withSelection({ ...edgeAnswer(answer, plan.tier, edge), escalated: false }, chosen)),
+        200,
+      );
     }
     if (budgetMs !== undefined) {
       // Tier auto with a budget: escalate only when the origin is still expected to fit.
@@ -146,7 +160,9 @@ async function classify(c: ClassifyContext, compute: EdgeCompute) {
   });
   if (result.ok)
     return c.json(
-      withSelection(originAnswer(answer, plan.tier, result, result.elapsedMs, edge), budgetSelection),
+      cache.keep(
+        withSelection(originAnswer(answer, plan.tier, result, result.elapsedMs, edge), budgetSelection),
+      ),
       200,
     );
 
@@ -164,13 +180,15 @@ async function classify(c: ClassifyContext, compute: EdgeCompute) {
       edge = await runEdge(outcome.edgeModel);
     }
     return c.json(
-      withSelection(
-        degradedAnswer(answer, plan.tier, edge, outcome.reason, result.elapsedMs),
-        budgetSelection && {
-          ...budgetSelection,
-          budget_met: false,
-          reason: `${budgetSelection.reason}, but the origin failed (${outcome.reason})`,
-        },
+      cache.keep(
+        withSelection(
+          degradedAnswer(answer, plan.tier, edge, outcome.reason, result.elapsedMs),
+          budgetSelection && {
+            ...budgetSelection,
+            budget_met: false,
+            reason: `${budgetSelection.reason}, but the origin failed (${outcome.reason})`,
+          },
+        ),
       ),
       200,
     );

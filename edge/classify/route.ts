@@ -54,6 +54,13 @@ export const classifyRoute = createRoute({
   responses: {
     200: {
       description: 'Predictions, most probable first.',
+      headers: {
+        'Cache-Status': {
+          description:
+            'RFC 9211: how the edge result cache handled the request, e.g. `edge-results; hit; ttl=86000`, `edge-results; fwd=uri-miss; stored` or `edge-results; fwd=bypass; detail=cache-false`.',
+          schema: { type: 'string' },
+        },
+      },
       content: { 'application/json': { schema: ClassifyResponseSchema } },
     },
     400: errorResponse(

@@ -57,7 +57,8 @@ export async function startEdge(
 ): Promise<EdgeUnderTest> {
   const worker = await bootWorker({
     models: scenario.files,
-    vars: { DEBUG_ROUTES: '1', ALLOW_OPEN_API: '1', ...scenario.vars },
+    // The same JPEG again and again would be answered by the result cache; these rows measure the model.
+    vars: { DEBUG_ROUTES: '1', ALLOW_OPEN_API: '1', RESULT_CACHE_TTL_S: '0', ...scenario.vars },
     prebuilt,
     logLevel: 'none',
   });

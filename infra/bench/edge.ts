@@ -1,7 +1,7 @@
 // Edge benchmark: POST /v1/classify with a ~1-megapixel JPEG in real workerd (onnxruntime-web WASM)
 // against the same graph on onnxruntime-node with one thread, in the same run. Prints JSON.
 //
-//   npm run -s bench:edge -- --json [--runs 10] [--experiments] [--cold] [--cold-only]
+//   npm run -s bench:edge -- --json [--runs 10] [--experiments] [--cold] [--cold-only] [--cache-only]
 //
 // Per model: workerd_ms (median request latency seen by the client), native_1t_ms (median session.run
 // on onnxruntime-node, 1 thread), ratio, preprocess_share ((decode + preprocess) / total from the
@@ -11,6 +11,8 @@
 // The Worker runs from a `wrangler deploy --dry-run` bundle, so source edits cannot restart it mid-run.
 // --experiments adds B0 variants, each against the default B0 (edge-experiments.ts); --cold adds B0
 // first-request candidates, interleaved over fresh Workers (edge-cold.ts); --cold-only skips the rest.
+// `cache`: B0 through the result cache as a miss, a hit and a bypass (edge-cache.ts); the rows above run
+// with the cache off. --cache-only measures just that.
 import { mkdtemp, rm } from 'node:fs/promises';
 import os, { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -19,6 +21,7 @@ import sharp from 'sharp';
 import type { ModelId } from '../../shared/catalog/models.ts';
 import { bundleWorker, type ModelFiles } from '../dev/workerd.ts';
 import { testModels } from '../models/cache.ts';
+import { measureCache } from './edge-cache.ts';
 import { runColdExperiments } from './edge-cold.ts';
 import { runExperiments } from './edge-experiments.ts';
 import {
@@ -41,6 +44,7 @@ const { values: flags } = parseArgs({
     experiments: { type: 'boolean', default: false },
     cold: { type: 'boolean', default: false },
     'cold-only': { type: 'boolean', default: false },
+    'cache-only': { type: 'boolean', default: false },
   },
   strict: true,
 });
@@ -116,9 +120,20 @@ async function main(): Promise<void> {
     const prebuilt = await bundleWorker(path.join(scratch, 'bundle'));
     const loadBefore = os.loadavg()[0] ?? 0;
     const result: Record<string, unknown> = {};
-    if (!flags['cold-only']) {
+    if (!flags['cold-only'] && !flags['cache-only']) {
       result.b0 = await measureModel('efficientnet-b0', models.b0, 224, jpeg.bytes, prebuilt);
       result.b1 = await measureModel('efficientnet-b1', models.b1Split, 240, jpeg.bytes, prebuilt);
+    }
+    if (!flags['cold-only']) {
+      result.cache = await measureCache({
+        model: 'efficientnet-b0',
+        files: models.b0,
+        jpeg: jpeg.bytes,
+        prebuilt,
+        runs: RUNS,
+        warmup: WARMUP,
+        log,
+      });
     }
     if (flags.cold || flags['cold-only']) {
       result.cold = await runColdExperiments({

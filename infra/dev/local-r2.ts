@@ -27,11 +27,19 @@ export async function fillLocalStorage(
   persistRoot: string,
   contents: {
     models?: readonly ModelFolder[];
+    /** Models of which only model.json goes up (the origin's: the edge keys cached answers on its checksums). */
+    manifests?: readonly ModelFolder[];
     profiles?: readonly ProfileFile[];
     kvKeys?: readonly string[];
   },
 ): Promise<void> {
-  if (!contents.models?.length && !contents.profiles?.length && !contents.kvKeys) return;
+  if (
+    !contents.models?.length &&
+    !contents.manifests?.length &&
+    !contents.profiles?.length &&
+    !contents.kvKeys
+  )
+    return;
   const mf = new Miniflare({
     modules: true,
     script: 'export default { fetch() { return new Response(null, { status: 404 }); } }',
@@ -49,6 +57,12 @@ export async function fillLocalStorage(
       for (const name of names) {
         await bucket.put(`${model.id}/${name}`, new Uint8Array(await readFile(path.join(model.dir, name))));
       }
+    }
+    for (const model of contents.manifests ?? []) {
+      await bucket.put(
+        `${model.id}/model.json`,
+        new Uint8Array(await readFile(path.join(model.dir, 'model.json'))),
+      );
     }
     for (const profile of contents.profiles ?? []) {
       await bucket.put(PROFILE_KEYS[profile.runtime], new Uint8Array(await readFile(profile.file)));

@@ -120,6 +120,8 @@ async function main(): Promise<void> {
   const persist = path.join(REPO_ROOT, '.wrangler', 'state');
   await fillLocalStorage(persist, {
     models: models.filter((m) => EDGE_MODELS.some((e) => e.id === m.id)),
+    // The origin's model.json only: its weights checksums key the edge's cached origin answers.
+    manifests: models.filter((m) => ORIGIN_MODELS.some((o) => o.id === m.id)),
     profiles,
   });
   log(

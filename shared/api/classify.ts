@@ -34,6 +34,11 @@ export const ClassifyParamsSchema = z
       .describe(
         'Latency budget in ms (1-600000). Without tier: the most accurate served model whose expected latency (measured p95; on the origin plus round trip and queue wait) fits. With tier=auto: escalate only if the origin can still fit. Not allowed with model or another tier.',
       ),
+    cache: boolFromText
+      .optional()
+      .describe(
+        'false: neither read nor write the edge result cache for this request (Cache-Status says fwd=bypass). Default true.',
+      ),
   })
   .strict()
   .meta({ id: 'ClassifyParams' });

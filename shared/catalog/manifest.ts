@@ -19,7 +19,16 @@ export const ModelManifestSchema = z.object({
   split: z.boolean().default(false),
   input: z.object({ name: z.string().min(1), shape: z.array(z.union([z.string(), z.number()])).optional() }),
   output: z.object({ name: z.string().min(1), classes: z.number().int().positive() }),
-  files: z.array(z.object({ name: z.string(), bytes: z.number().int().nonnegative().optional() })).optional(),
+  files: z
+    .array(
+      z.object({
+        name: z.string(),
+        bytes: z.number().int().nonnegative().optional(),
+        /** SHA-256 (hex) of the file, as the factory wrote it: the edge's result cache keys on it. */
+        sha256: z.string().optional(),
+      }),
+    )
+    .optional(),
 });
 
 export type ModelManifest = z.infer<typeof ModelManifestSchema>;

@@ -42,6 +42,7 @@ describe('edge settings', () => {
       IMAGE_URL_ALLOW_PORTS: '8443',
       IMAGE_URL_TIMEOUT_MS: '1500',
       IMAGE_URL_UNSAFE_TEST_LOOPBACK: 'true',
+      RESULT_CACHE_TTL_S: '0',
     });
     expect(config).toEqual({
       maxBodyBytes: 300_000,
@@ -62,6 +63,7 @@ describe('edge settings', () => {
         },
         timeoutMs: 1500,
       },
+      resultCacheTtlS: 0,
     });
     expect(parseEdgeConfig({}).imageUrl).toEqual({
       policy: { allowHosts: [], denyHosts: [], allowPorts: [], unsafeTestLoopback: false },
@@ -86,6 +88,7 @@ describe('edge settings', () => {
       IMAGE_URL_ALLOW_PORTS: '70000',
       IMAGE_URL_UNSAFE_TEST_LOOPBACK: 'yes',
       ORIGIN_TIMEOUT_MS: 'NaN',
+      RESULT_CACHE_TTL_S: '-1',
     };
     for (const [name, value] of Object.entries(cases)) {
       expect(() => parseEdgeConfig({ [name]: value })).toThrow(EdgeConfigError);

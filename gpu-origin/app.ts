@@ -13,6 +13,7 @@ import type { Preparer } from './image/preprocess-pool.ts';
 import type { OriginMetrics } from './metrics/origin-metrics.ts';
 import type { ModelRegistry } from './models/registry.ts';
 import { classifyRoutes } from './routes/classify.ts';
+import { classifyBatchRoutes } from './routes/classify-batch.ts';
 import { metricsRoutes } from './routes/metrics.ts';
 import { openInferenceRoutes } from './routes/open-inference.ts';
 import { requireSignature } from './signing/middleware.ts';
@@ -77,6 +78,13 @@ export function createApp(options: AppOptions) {
   app.route(
     '/',
     classifyRoutes({ ...options, limits: { maxBytes: options.maxImageBytes, maxPixels: options.maxPixels } }),
+  );
+  app.route(
+    '/',
+    classifyBatchRoutes({
+      ...options,
+      limits: { maxBytes: options.maxImageBytes, maxPixels: options.maxPixels },
+    }),
   );
   app.route('/', metricsRoutes(options.metrics));
   return app;

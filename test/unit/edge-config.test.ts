@@ -37,10 +37,13 @@ describe('edge settings', () => {
       ORIGIN_URL: ' http://127.0.0.1:1 ',
       ORIGIN_KEY_ID: 'local',
       ORIGIN_SECRET: 's',
+      BATCH_MAX_BYTES: '2000000',
+      BATCH_MAX_PIXELS: '50000000',
     });
     expect(config).toEqual({
       maxBodyBytes: 300_000,
       maxImagePixels: 1_000_000,
+      batch: { maxBytes: 2_000_000, maxPixels: 50_000_000 },
       graphOptimization: 'basic',
       debugRoutes: true,
       allowOpenApi: true,

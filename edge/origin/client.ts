@@ -1,5 +1,6 @@
 import type { ModelId } from '../../shared/catalog/models.ts';
 import { DEADLINE_HEADER, MAX_DEADLINE_MS } from '../../shared/http/deadline.ts';
+import { multipartFiles } from '../../shared/http/multipart.ts';
 import { REQUEST_ID_HEADER } from '../../shared/http/request-id.ts';
 import { signRequest } from '../../shared/signing/index.ts';
 import { type BreakerOptions, CircuitBreaker, type Permit } from './breaker.ts';
@@ -12,7 +13,6 @@ import {
   type OriginError,
   type OriginResult,
 } from './interpret.ts';
-import { multipartImages } from './multipart.ts';
 
 // Calls the GPU origin's POST /v1/classify (and /v1/classify/batch) from the Worker. Web APIs only (fetch, AbortController,
 // crypto.subtle via shared/signing), so the same code runs in workerd and in Node.
@@ -183,7 +183,7 @@ export function createOriginClient(options: OriginClientOptions): OriginClient {
       );
     },
     classifyBatch(images, call) {
-      const body = multipartImages(images);
+      const body = multipartFiles('image', images);
       return send<Extract<BatchAttemptResult, { ok: true }>>(
         {
           path: ORIGIN_BATCH_PATH,

@@ -1,10 +1,21 @@
 // `npm run classify -- <file>… [options]`: classifies image files through the typed client
-// (shared/client) and prints a table, or JSON with --json. Exit codes: 0 all answered, 1 the API (or the
+// (shared/client) and prints a table, or JSON with --json. Several files go in batch calls
+// (POST /v1/classify/batch, up to 16 images each); one file in a plain POST /v1/classify. Exit codes: 0 all answered, 1 the API (or the
 // network) failed for at least one image, 2 usage error (nothing was sent).
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import type { ClassifyParams, ClassifyResponse } from '../../shared/api/classify.ts';
-import { ApiClientError, createClient, type ImageContentType } from '../../shared/client/client.ts';
+import {
+  type ClassifyParams,
+  type ClassifyResponse,
+  isBatchError,
+  MAX_BATCH_IMAGES,
+} from '../../shared/api/classify.ts';
+import {
+  ApiClientError,
+  type ClassifierClient,
+  createClient,
+  type ImageContentType,
+} from '../../shared/client/client.ts';
 import { TIERS, type Tier } from '../../shared/policy/tiers.ts';
 
 export const EXIT_OK = 0;
@@ -46,7 +57,7 @@ type Outcome =
 
 export async function runClassify(argv: readonly string[], io: CommandIo): Promise<number> {
   let options: Options | 'help';
-  let images: { file: string; bytes: Uint8Array<ArrayBuffer>; type: ImageContentType }[];
+  let images: LoadedImage[];
   try {
     options = parseOptions(argv, io.env);
     if (options === 'help') {
@@ -65,17 +76,10 @@ export async function runClassify(argv: readonly string[], io: CommandIo): Promi
     ...(options.apiKey ? { apiKey: options.apiKey } : {}),
     fetch: (url, init) => fetch(url, init),
   });
-  // One request per image, in order: the API takes one image per call today.
   const outcomes: Outcome[] = [];
-  for (const image of images) {
-    try {
-      outcomes.push({
-        file: image.file,
-        response: await client.classify(image.bytes, image.type, options.params),
-      });
-    } catch (error) {
-      outcomes.push({ file: image.file, error: describeFailure(error, options.baseUrl) });
-    }
+  for (let at = 0; at < images.length; at += MAX_BATCH_IMAGES) {
+    const chunk = images.slice(at, at + MAX_BATCH_IMAGES);
+    outcomes.push(...(await classifyChunk(client, chunk, options)));
   }
 
   if (options.json) io.stdout(`${JSON.stringify(outcomes, null, 2)}\n`);
@@ -84,6 +88,41 @@ export async function runClassify(argv: readonly string[], io: CommandIo): Promi
     else if (!options.json) io.stdout(formatTable(outcome.file, outcome.response));
   }
   return outcomes.some((outcome) => 'error' in outcome) ? EXIT_API_ERROR : EXIT_OK;
+}
+
+type LoadedImage = { file: string; bytes: Uint8Array<ArrayBuffer>; type: ImageContentType };
+
+/** One image: POST /v1/classify. Several: one batch call whose entries answer or fail one by one. */
+async function classifyChunk(
+  client: ClassifierClient,
+  images: readonly LoadedImage[],
+  options: Options,
+): Promise<Outcome[]> {
+  try {
+    if (images.length === 1) {
+      const [image] = images as [LoadedImage];
+      return [{ file: image.file, response: await client.classify(image.bytes, image.type, options.params) }];
+    }
+    const batch = await client.classifyBatch(
+      images.map((image) => ({ image: image.bytes, contentType: image.type })),
+      options.params,
+    );
+    return images.map((image, i): Outcome => {
+      const entry = batch.results[i];
+      if (!entry)
+        return {
+          file: image.file,
+          error: { status: 0, code: 'invalid_response', message: 'no entry for this image' },
+        };
+      if (!isBatchError(entry)) return { file: image.file, response: entry };
+      const { code, message, request_id } = entry.error;
+      return { file: image.file, error: { status: entry.status, code, message, request_id } };
+    });
+  } catch (error) {
+    // The whole call failed: every image of it shares the failure.
+    const failure = describeFailure(error, options.baseUrl);
+    return images.map((image) => ({ file: image.file, error: failure }));
+  }
 }
 
 function parseOptions(argv: readonly string[], env: CommandIo['env']): Options | 'help' {

@@ -3,6 +3,7 @@
 // edge-app.test.ts), with a fake model whose top-1 probability each test can set, so escalation is under
 // the test's control. No ORIGIN_URL here: the per-image failure policy answers for the origin (degrade
 // for auto, 503 for accurate). Several images reaching a real origin in one call: test/e2e/batch.test.ts.
+import { Validator } from '@seriousme/openapi-schema-validator';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createEdgeApp, type EdgeCompute } from '../../edge/app.ts';
 import { topPredictions } from '../../edge/classify/predictions.ts';
@@ -363,16 +364,20 @@ describe('whole-request errors (4xx envelope)', () => {
 });
 
 describe('OpenAPI', () => {
-  it('documents POST /v1/classify/batch from its schemas', async () => {
+  it('documents POST /v1/classify/batch from its schemas, in a valid OpenAPI 3.1 document', async () => {
     const doc = (await (await Promise.resolve(app.request('/openapi.json', {}, ENV))).json()) as {
-      paths: Record<string, { post?: { requestBody?: { content: Record<string, unknown> } } }>;
+      paths: Record<
+        string,
+        { post?: { requestBody?: { content: Record<string, { schema: Record<string, unknown> }> } } }
+      >;
       components: { schemas: Record<string, unknown> };
     };
-    const post = doc.paths['/v1/classify/batch']?.post;
-    expect(Object.keys(post?.requestBody?.content ?? {}).sort()).toEqual([
-      'application/json',
-      'multipart/form-data',
-    ]);
+    const result = await new Validator().validate(doc as unknown as Parameters<Validator['validate']>[0]);
+    expect(result.errors ?? [], JSON.stringify(result.errors)).toEqual([]);
+    const content = doc.paths['/v1/classify/batch']?.post?.requestBody?.content ?? {};
+    expect(Object.keys(content).sort()).toEqual(['application/json', 'multipart/form-data']);
+    const form = content['multipart/form-data']?.schema as { properties: { image: unknown } };
+    expect(form.properties.image).toMatchObject({ type: 'array', maxItems: 16, items: { format: 'binary' } });
     expect(Object.keys(doc.components.schemas)).toEqual(
       expect.arrayContaining(['BatchJsonBody', 'BatchImage', 'BatchResponse', 'BatchError']),
     );

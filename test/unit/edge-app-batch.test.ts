@@ -3,6 +3,8 @@
 // edge-app.test.ts), with a fake model whose top-1 probability each test can set, so escalation is under
 // the test's control. No ORIGIN_URL here: the per-image failure policy answers for the origin (degrade
 // for auto, 503 for accurate). Several images reaching a real origin in one call: test/e2e/batch.test.ts.
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
 import { Validator } from '@seriousme/openapi-schema-validator';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createEdgeApp, type EdgeCompute } from '../../edge/app.ts';
@@ -250,6 +252,29 @@ describe('one bad image fails alone', () => {
       await json({ images: images.slice(0, 1), tier: 'accurate', allow_degraded: true }),
     );
     expect(answer(degraded.results[0])).toMatchObject({ model: 'efficientnet-b1', degraded: true });
+  });
+});
+
+describe('latency_budget_ms without a tier', () => {
+  it('chooses per image by the deployed profiles, and reports the selection in each entry', async () => {
+    // The committed profiles, served as the model bucket serves them (profiles/<runtime>.json).
+    const root = path.resolve(import.meta.dirname, '../..');
+    const bucket = {
+      get: async (key: string) => {
+        const text = await readFile(path.join(root, key), 'utf8').catch(() => null);
+        return text === null ? null : { json: async () => JSON.parse(text) as unknown };
+      },
+    };
+    const env = { ...ENV, MODELS: bucket };
+    const images = [jpegs[0], big].map((bytes) => ({ image: b64(bytes as Uint8Array) }));
+    const body = await ok(await json({ images, latency_budget_ms: 600_000 }, '', env));
+    // No origin: the most accurate edge model, B1, fits 600 s.
+    expect(answer(body.results[0])).toMatchObject({
+      model: 'efficientnet-b1',
+      selection: { budget_ms: 600_000, budget_met: true },
+    });
+    // Over the edge's pixel limit, with the origin out of reach: that image alone is refused.
+    expect(failed(body.results[1], 413, 'image_too_large').error.message).toMatch(/latency_budget_ms chose/);
   });
 });
 

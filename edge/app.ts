@@ -6,8 +6,11 @@ import { sendError } from '../shared/http/errors.ts';
 import { requestIds } from '../shared/http/request-id.ts';
 import { VERSION } from '../shared/version.ts';
 import { apiKeyAuth } from './auth/api-key.ts';
+import { batchHandler } from './classify/batch-handler.ts';
+import { batchRoute } from './classify/batch-route.ts';
 import { classifyHandler } from './classify/handler.ts';
 import { classifyRoute } from './classify/route.ts';
+import { batchHook, singleImageHook } from './classify/validation.ts';
 import type { EdgeCompute } from './compute.ts';
 import { edgeConfig, requireConfig } from './config.ts';
 import { healthHandler, healthRoute } from './health/route.ts';
@@ -20,7 +23,7 @@ export type { EdgeCompute } from './compute.ts';
 
 export const DEBUG_PREFIX = '/_debug';
 
-/** POST /v1/classify, GET /v1/models, GET /healthz, /openapi.json, the demo page at / and /_debug. */
+/** POST /v1/classify, POST /v1/classify/batch, GET /v1/models, GET /healthz, /openapi.json, the demo page at / and /_debug. */
 export function createEdgeApp(compute: EdgeCompute): OpenAPIHono<AppEnv> {
   const app = createApp();
 
@@ -28,8 +31,10 @@ export function createEdgeApp(compute: EdgeCompute): OpenAPIHono<AppEnv> {
   app.use('*', requireConfig());
   app.use('*', apiKeyAuth({ publicPaths: ['/', '/healthz', '/openapi.json'] }));
 
-  app.openapi(classifyRoute, classifyHandler(compute));
+  app.openapi(classifyRoute, classifyHandler(compute), singleImageHook);
   app.all(classifyRoute.path, (c) => sendError(c, 'method_not_allowed', 'Use POST for /v1/classify.'));
+  app.openapi(batchRoute, batchHandler(compute), batchHook);
+  app.all(batchRoute.path, (c) => sendError(c, 'method_not_allowed', 'Use POST for /v1/classify/batch.'));
   app.openapi(modelsRoute, modelsHandler(compute));
   app.openapi(healthRoute, healthHandler);
   app.get('/', (c) => c.html(INDEX_HTML));

@@ -17,6 +17,10 @@ export const DEFAULT_MAX_BODY_BYTES = 10 * 1024 * 1024;
 export const DEFAULT_ORIGIN_TIMEOUT_MS = 10_000;
 /** A day: a cached answer cannot go stale (its key names the weights), so the TTL only bounds storage. */
 export const DEFAULT_RESULT_CACHE_TTL_S = 86_400;
+/** POST /v1/classify/batch: all images of one call together, as many bytes as one single call's body. */
+export const DEFAULT_BATCH_MAX_BYTES = 10 * 1024 * 1024;
+/** ...and header pixels: about eight 12 MP photos. */
+export const DEFAULT_BATCH_MAX_PIXELS = 100_000_000;
 
 /**
  * Largest image the edge forwards to the origin, by header dimensions: the origin's own default
@@ -70,6 +74,8 @@ const SettingsSchema = z.object({
   MAX_BODY_BYTES: setting(wholeNumber(1, 100 * 1024 * 1024).default(DEFAULT_MAX_BODY_BYTES)),
   /** Unset keeps the decoder's own default. */
   MAX_IMAGE_PIXELS: setting(wholeNumber(1, 1_000_000_000).optional()),
+  BATCH_MAX_BYTES: setting(wholeNumber(1, 100 * 1024 * 1024).default(DEFAULT_BATCH_MAX_BYTES)),
+  BATCH_MAX_PIXELS: setting(wholeNumber(1, 10_000_000_000).default(DEFAULT_BATCH_MAX_PIXELS)),
   ORT_GRAPH_OPT: setting(z.enum(OPTIMIZATION_LEVELS).default('all')),
   DEBUG_ROUTES: setting(flag.default(false)),
   ALLOW_OPEN_API: setting(flag.default(false)),
@@ -98,6 +104,8 @@ export interface EdgeConfig {
   maxBodyBytes: number;
   /** Largest decoded image in pixels; undefined keeps the decoder's default. */
   maxImagePixels: number | undefined;
+  /** POST /v1/classify/batch: the images' bytes and header pixels, all images together. */
+  batch: { maxBytes: number; maxPixels: number };
   graphOptimization: GraphOptimization;
   /** /_debug routes (local dev and benchmarks only). */
   debugRoutes: boolean;
@@ -128,6 +136,7 @@ export function parseEdgeConfig(env: SettingsEnv): EdgeConfig {
   return {
     maxBodyBytes: s.MAX_BODY_BYTES,
     maxImagePixels: s.MAX_IMAGE_PIXELS,
+    batch: { maxBytes: s.BATCH_MAX_BYTES, maxPixels: s.BATCH_MAX_PIXELS },
     graphOptimization: s.ORT_GRAPH_OPT,
     debugRoutes: s.DEBUG_ROUTES,
     allowOpenApi: s.ALLOW_OPEN_API,

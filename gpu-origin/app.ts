@@ -15,6 +15,7 @@ import type { Resolver } from './image-url/fetch.ts';
 import type { OriginMetrics } from './metrics/origin-metrics.ts';
 import type { ModelRegistry } from './models/registry.ts';
 import { classifyRoutes } from './routes/classify.ts';
+import { classifyBatchRoutes } from './routes/classify-batch.ts';
 import { metricsRoutes } from './routes/metrics.ts';
 import { openInferenceRoutes } from './routes/open-inference.ts';
 import { requireSignature } from './signing/middleware.ts';
@@ -81,6 +82,13 @@ export function createApp(options: AppOptions) {
   app.route(
     '/',
     classifyRoutes({ ...options, limits: { maxBytes: options.maxImageBytes, maxPixels: options.maxPixels } }),
+  );
+  app.route(
+    '/',
+    classifyBatchRoutes({
+      ...options,
+      limits: { maxBytes: options.maxImageBytes, maxPixels: options.maxPixels },
+    }),
   );
   app.route('/', metricsRoutes(options.metrics));
   return app;

@@ -1,38 +1,17 @@
 import type { RouteHandler } from '@hono/zod-openapi';
-import type { ClassifyParams, ClassifyResponse, Selection } from '../../shared/api/classify.ts';
+import type { ClassifyParams } from '../../shared/api/classify.ts';
 import { ApiError } from '../../shared/http/errors.ts';
-import { budgetConflict, escalationFits, originExpectedMs } from '../../shared/policy/budget.ts';
-import {
-  afterEdge,
-  type OriginBoundPlan,
-  onOriginFailure,
-  planRoute,
-} from '../../shared/policy/escalation.ts';
+import { budgetConflict } from '../../shared/policy/budget.ts';
 import { openResultCache } from '../cache/session.ts';
 import type { EdgeCompute } from '../compute.ts';
-import { edgeConfig, ORIGIN_MAX_IMAGE_PIXELS } from '../config.ts';
+import { edgeConfig } from '../config.ts';
 import type { AppEnv } from '../http/app-env.ts';
-import type { ImageProbe } from '../image/probe.ts';
-import { type AnswerContext, degradedAnswer, type EdgeWork, edgeAnswer, originAnswer } from './answers.ts';
-import { escalationTarget, originView, selection } from './budget.ts';
-import { answerByBudget } from './by-budget.ts';
-import { checkLimits, edgeImageLimits, fitsLimits, imageLimits, probeChecked } from './image-checks.ts';
+import { classifyImage, type ImageContext } from './image-steps.ts';
 import { classifyInput } from './input.ts';
-import {
-  callOrigin,
-  failureOf,
-  failWith,
-  logOriginFailure,
-  type OriginOutcome,
-  relayRejection,
-} from './origin-call.ts';
 import type { classifyRoute } from './route.ts';
 
-// Routing follows shared/policy/escalation.ts (docs/tiers.md): the edge answers fast/balanced and edge
-// models; auto runs B0 and escalates to the origin below min_confidence; accurate, max, origin models
-// and auto with an image over the edge's limits go to the origin without edge compute. The handler
-// follows the one plan planRoute makes. Every image limit is checked from the headers before a model
-// loads or a byte leaves for the origin. Decoding and inference come in as `compute` (WASM in the Worker).
+// POST /v1/classify: one image. The image's way through the edge and to the origin (plan, edge run,
+// escalation, failure policy) is in image-steps.ts, which POST /v1/classify/batch shares.
 
 type ClassifyContext = Parameters<RouteHandler<typeof classifyRoute, AppEnv>>[0];
 
@@ -55,170 +34,25 @@ async function classify(c: ClassifyContext, compute: EdgeCompute) {
   const { image: bytes, params } = await classifyInput(c, valid);
   const conflict = budgetConflict(params);
   if (conflict) throw new ApiError('invalid_parameter', conflict);
-  const budgetMs = params.latency_budget_ms;
-  const edgeLimits = edgeImageLimits(config.maxBodyBytes, config.maxImagePixels);
-  const originLimits = imageLimits(config.maxBodyBytes, ORIGIN_MAX_IMAGE_PIXELS);
-  const probe = probeChecked(bytes);
-  const plan = planRoute(params, config.policy, { fitsEdge: fitsLimits(probe, edgeLimits) });
-  const answer: AnswerContext = { requestId: c.get('requestId'), topK: params.top_k, started };
-  // edge/cache: a stored answer for these bytes and this plan skips all model work; fresh ones are kept.
-  const cache = await openResultCache(c, compute.resultCache, {
-    bytes,
-    plan,
-    topK: params.top_k,
-    cache: params.cache,
-    budgeted: budgetMs !== undefined,
-    ttlS: config.resultCacheTtlS,
-  });
-  if (cache.hit) return c.json(cache.answer(answer), 200);
-
-  const runEdge = async (model: EdgeWork['run']['model']): Promise<EdgeWork> => {
-    const decodeStarted = performance.now();
-    const image = await compute.decode(bytes, probe);
-    const decodeMs = performance.now() - decodeStarted;
-    return { run: await compute.runModel(c.env, model, image, params.top_k), decodeMs };
-  };
-
-  if (budgetMs !== undefined && params.tier === undefined) {
-    // latency_budget_ms alone chooses the model (shared/policy/budget.ts).
-    const request = { env: c.env, budgetMs, bytes, probe, topK: params.top_k, started, config };
-    return c.json(await answerByBudget(request, { edgeLimits, originLimits, answer, runEdge }), 200);
-  }
-
-  if (plan.kind === 'edge') {
-    const hint = fitsLimits(probe, originLimits)
-      ? '; tier auto or accurate sends images this large to the GPU origin'
-      : '';
-    checkLimits(probe, edgeLimits, hint);
-    return c.json(cache.keep(edgeAnswer(answer, plan.tier, await runEdge(plan.edgeModel))), 200);
-  }
-
-  let edge: EdgeWork | undefined;
-  let budgetSelection: Selection | undefined;
-  if (plan.kind === 'edge-then-origin') {
-    edge = await runEdge(plan.edgeModel);
-    const elapsedMs = performance.now() - started;
-    if (afterEdge(plan, edge.run.top1) === 'answer') {
-      const chosen =
-        budgetMs === undefined
-          ? undefined
-          : selection(
-              budgetMs,
-              elapsedMs,
-              elapsedMs <= budgetMs,
-              'the edge was confident enough; no escalation',
-            );
-      return c.json(
-        cache.keep(withSelection({ ...edgeAnswer(answer, plan.tier, edge), escalated: false }, chosen)),
-        200,
-      );
-    }
-    if (budgetMs !== undefined) {
-      // Tier auto with a budget: escalate only when the origin is still expected to fit.
-      const decision = escalationFits({
-        budgetMs,
-        elapsedMs,
-        origin: await escalationTarget(c.env, plan.originModel),
-        originView: originView(c.env),
-      });
-      budgetSelection = selection(
-        budgetMs,
-        // Not escalating: the edge answer is in hand, so its expected latency is the time spent.
-        decision.escalate ? decision.expectedMs : elapsedMs,
-        decision.escalate || elapsedMs <= budgetMs,
-        decision.reason,
-      );
-      if (!decision.escalate)
-        return c.json(
-          { ...edgeAnswer(answer, plan.tier, edge), escalated: false, selection: budgetSelection },
-          200,
-        );
-    }
-  } else {
-    checkLimits(probe, originLimits);
-    if (budgetMs !== undefined) {
-      // Tier auto with an image over the edge's limits: the origin is the only way; report the fit.
-      const target = await escalationTarget(c.env, plan.originModel);
-      const view = originView(c.env);
-      const expectedMs = target ? performance.now() - started + originExpectedMs(target.p95Ms, view) : null;
-      budgetSelection = selection(
-        budgetMs,
-        expectedMs,
-        expectedMs !== null && expectedMs <= budgetMs,
-        `the image is over the edge's limits, so tier auto needs ${plan.originModel} on the origin${expectedMs === null ? ', whose latency is not measured' : ''}`,
-      );
-    }
-  }
-
-  const result = await callOrigin(c.env, {
-    bytes,
-    contentType: probe.type,
-    model: plan.originModel,
-    topK: params.top_k,
-    requestId: answer.requestId,
+  const image: ImageContext = {
+    env: c.env,
+    compute,
+    config,
+    params,
+    requestId: c.get('requestId'),
+    started,
     deadlineMs,
-  });
-  if (result.ok)
-    return c.json(
-      cache.keep(
-        withSelection(originAnswer(answer, plan.tier, result, result.elapsedMs, edge), budgetSelection),
-      ),
-      200,
-    );
-
-  const outcome = onOriginFailure(plan, failureOf(result), config.policy);
-  logOriginFailure(answer.requestId, plan.tier, result, outcome.action);
-  if (outcome.action === 'relay') relayRejection(result);
-  if (outcome.action === 'degrade') {
-    if (outcome.runEdge || !edge) {
-      // The fallback runs on the edge, so the edge's limits apply to it.
-      checkLimits(
-        probe,
-        edgeLimits,
-        `; the origin is unavailable (${outcome.reason}) and the edge cannot take an image this large`,
-      );
-      edge = await runEdge(outcome.edgeModel);
-    }
-    return c.json(
-      cache.keep(
-        withSelection(
-          degradedAnswer(answer, plan.tier, edge, outcome.reason, result.elapsedMs),
-          budgetSelection && {
-            ...budgetSelection,
-            budget_met: false,
-            reason: `${budgetSelection.reason}, but the origin failed (${outcome.reason})`,
-          },
-        ),
-      ),
-      200,
-    );
-  }
-  return failWith(
-    outcome.code,
-    failMessage(plan, params.model === undefined, probe, result, outcome.message),
-    outcome.retryAfterS,
-  );
-}
-
-function withSelection(body: ClassifyResponse, chosen: Selection | undefined): ClassifyResponse {
-  return chosen ? { ...body, selection: chosen } : body;
-}
-
-/** The policy's message, made specific where the edge knows more than the policy does. */
-function failMessage(
-  plan: OriginBoundPlan,
-  byTier: boolean,
-  probe: ImageProbe,
-  result: Extract<OriginOutcome, { ok: false }>,
-  policyMessage: string,
-): string {
-  // Tier auto fails (rather than degrades) only when the image was too large for the edge to try.
-  if (byTier && plan.tier === 'auto') {
-    if (result.kind === 'busy')
-      return `The ${probe.width}x${probe.height} image is over the edge's pixel budget, so tier auto needs ${plan.originModel} on the GPU origin, whose queue is full; retry after the Retry-After delay.`;
-    return `The ${probe.width}x${probe.height} image is over the edge's pixel budget, so tier auto needs ${plan.originModel} on the GPU origin, which is unavailable (${result.kind === 'not_configured' ? result.message : result.kind}).`;
-  }
-  if (result.kind === 'not_configured')
-    return `${policyMessage.replace(/\.$/, '')}. The GPU origin is not configured: ${result.message}.`;
-  return policyMessage;
+    // edge/cache: a stored answer for these bytes and this plan skips all model work; fresh ones are kept,
+    // and the route's Cache-Status header follows (errors too).
+    openCache: (imageBytes, plan) =>
+      openResultCache(c, compute.resultCache, {
+        bytes: imageBytes,
+        plan,
+        topK: params.top_k,
+        cache: params.cache,
+        budgeted: params.latency_budget_ms !== undefined,
+        ttlS: config.resultCacheTtlS,
+      }),
+  };
+  return c.json(await classifyImage(image, bytes), 200);
 }

@@ -88,7 +88,7 @@ function codeForStatus(status: number | undefined): ErrorCode {
 }
 
 /** The client wants an ArrayBuffer-backed view; the request body may be a view into a larger buffer. */
-function toOwnedBytes(bytes: Uint8Array): Uint8Array<ArrayBuffer> {
+export function toOwnedBytes(bytes: Uint8Array): Uint8Array<ArrayBuffer> {
   if (
     bytes.buffer instanceof ArrayBuffer &&
     bytes.byteOffset === 0 &&

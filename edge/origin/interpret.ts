@@ -1,4 +1,10 @@
-import { type ClassifyResponse, ClassifyResponseSchema } from '../../shared/api/classify.ts';
+import {
+  BatchResponseSchema,
+  type BatchResult,
+  type ClassifyResponse,
+  ClassifyResponseSchema,
+  isBatchError,
+} from '../../shared/api/classify.ts';
 import { type ErrorCode, type ErrorEnvelope, ErrorEnvelopeSchema } from '../../shared/api/errors.ts';
 import type { OriginFailureKind } from '../../shared/policy/escalation.ts';
 
@@ -82,4 +88,50 @@ export function parseRetryAfter(value: string | null, nowMs: number): number | u
   const at = Date.parse(trimmed);
   if (Number.isNaN(at)) return undefined;
   return Math.max(0, Math.ceil((at - nowMs) / 1000));
+}
+
+/** A batch call's answer: one entry per image, in order, each a classification or its own error. */
+export interface OriginBatchSuccess {
+  ok: true;
+  results: BatchResult[];
+  attempts: number;
+}
+
+export type OriginBatchResult = OriginBatchSuccess | OriginError;
+
+export type BatchAttemptResult = Omit<OriginBatchSuccess, 'attempts'> | Omit<OriginError, 'attempts'>;
+
+/** POST /v1/classify/batch: a 2xx must hold exactly one entry per image sent; anything else as above. */
+export function interpretBatchResponse(
+  status: number,
+  headers: Headers,
+  bodyText: string,
+  images: number,
+): BatchAttemptResult {
+  if (status < 200 || status >= 300) {
+    const failure = interpretResponse(status, headers, bodyText);
+    // Not 2xx, so never a success; the check only tells the compiler.
+    if (!failure.ok) return failure;
+  }
+  const parsed = BatchResponseSchema.safeParse(parseJson(bodyText));
+  if (parsed.success && parsed.data.results.length === images)
+    return { ok: true, results: parsed.data.results };
+  return {
+    ok: false,
+    kind: 'bad_response',
+    status,
+    message: parsed.success
+      ? `origin answered ${parsed.data.results.length} results for ${images} images`
+      : `origin answered ${status} with a body that is not a batch of classifications`,
+  };
+}
+
+/** One entry of a batch answer as if the image had been sent alone. */
+export function interpretBatchEntry(entry: BatchResult, attempts: number): OriginResult {
+  if (!isBatchError(entry)) return { ok: true, response: entry, attempts };
+  const headers = new Headers(
+    entry.retry_after_s === undefined ? {} : { 'retry-after': String(entry.retry_after_s) },
+  );
+  const result = interpretResponse(entry.status, headers, JSON.stringify({ error: entry.error }));
+  return { ...result, attempts } as OriginResult;
 }

@@ -1,5 +1,5 @@
 // The playground served at "/": plain HTML with inline style and script (edge/web/style.ts, script.ts), no
-// build step, talking to /v1/classify like any client.
+// build step, talking to /v1/classify/batch like any client.
 import { PAGE_SCRIPT } from './script.ts';
 import { PAGE_CSS } from './style.ts';
 

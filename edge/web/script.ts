@@ -3,8 +3,8 @@
 export const PAGE_SCRIPT = /* js */ `
 const $ = (id) => document.getElementById(id);
 const API_KEY_STORAGE = 'classify-api-key';
-/** Requests in flight at once: one image per call today, so a few images must not flood the edge. */
-const MAX_CONCURRENCY = 2;
+/** The most images one POST /v1/classify/batch takes (MAX_BATCH_IMAGES). */
+const MAX_BATCH = 16;
 const EDGE_TIERS = ['fast', 'balanced'];
 
 /** Every image added so far: { file, url, card }. */
@@ -14,37 +14,47 @@ const images = [];
 let running = 0;
 
 // ---- Transport -------------------------------------------------------------------------------------
-// One POST /v1/classify per (image, tier) job with a small worker pool. A batch endpoint can replace
-// classifyJobs with one call per tier that reports each entry through the same onAnswer callback.
+// One POST /v1/classify/batch per tier for all the images (16 at most per call): the edge runs its model
+// on each and sends the uncertain ones to the origin together. Each entry of the answer is reported
+// through onAnswer, an image's own error as much as a classification.
 
-async function classifyOne(job, params) {
+async function classifyBatch(jobs, tier, params, onAnswer) {
   // Tier "budget" is the page's name for "no tier": latency_budget_ms alone chooses the model.
   const query = new URLSearchParams({ top_k: String(params.topK) });
-  if (job.tier !== 'budget') query.set('tier', job.tier);
-  if (params.budget && (job.tier === 'auto' || job.tier === 'budget')) query.set('latency_budget_ms', params.budget);
-  const headers = { 'content-type': job.file.type || 'application/octet-stream' };
+  if (tier !== 'budget') query.set('tier', tier);
+  if (params.budget && (tier === 'auto' || tier === 'budget')) query.set('latency_budget_ms', params.budget);
+  const form = new FormData();
+  for (const job of jobs) form.append('image', job.file, job.file.name || 'pasted image');
+  const headers = {};
   if (params.apiKey) headers.authorization = 'Bearer ' + params.apiKey;
+  const failAll = (outcome) => { for (const job of jobs) onAnswer(job, outcome); };
   let response;
   try {
-    response = await fetch('/v1/classify?' + query, { method: 'POST', headers, body: job.file });
+    response = await fetch('/v1/classify/batch?' + query, { method: 'POST', headers, body: form });
   } catch (error) {
-    return { ok: false, status: 0, error: { code: 'network_error', message: String(error.message || error) } };
+    return failAll({ ok: false, status: 0, error: { code: 'network_error', message: String(error.message || error) } });
   }
   const body = await response.json().catch(() => undefined);
-  if (response.ok && body && Array.isArray(body.predictions)) return { ok: true, status: response.status, body };
-  const error = body && body.error ? body.error : { code: 'http_' + response.status, message: 'The response carried no error envelope.' };
-  return { ok: false, status: response.status, error };
+  if (!response.ok || !body || !Array.isArray(body.results)) {
+    const error = body && body.error ? body.error : { code: 'http_' + response.status, message: 'The response carried no error envelope.' };
+    return failAll({ ok: false, status: response.status, error });
+  }
+  jobs.forEach((job, i) => {
+    const entry = body.results[i];
+    if (entry && Array.isArray(entry.predictions)) onAnswer(job, { ok: true, status: response.status, body: entry });
+    else if (entry && entry.error) onAnswer(job, { ok: false, status: entry.status, error: entry.error });
+    else onAnswer(job, { ok: false, status: response.status, error: { code: 'invalid_response', message: 'No answer for this image.' } });
+  });
 }
 
 async function classifyJobs(jobs, params, onAnswer) {
-  let next = 0;
-  async function worker() {
-    while (next < jobs.length) {
-      const job = jobs[next++];
-      onAnswer(job, await classifyOne(job, params));
-    }
+  const calls = [];
+  for (const tier of params.tiers) {
+    const forTier = jobs.filter((job) => job.tier === tier);
+    for (let at = 0; at < forTier.length; at += MAX_BATCH) calls.push({ tier, jobs: forTier.slice(at, at + MAX_BATCH) });
   }
-  await Promise.all(Array.from({ length: Math.min(MAX_CONCURRENCY, jobs.length) }, worker));
+  // One call at a time: a call already carries up to 16 images, and the isolate runs them in turn anyway.
+  for (const call of calls) await classifyBatch(call.jobs, call.tier, params, onAnswer);
 }
 
 // ---- Settings --------------------------------------------------------------------------------------

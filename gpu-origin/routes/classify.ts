@@ -37,7 +37,10 @@ function tierOfModel(id: string): Tier {
   return entry ? (entry[0] as Tier) : 'accurate';
 }
 
-function chooseModel(registry: ModelRegistry, params: ClassifyParams): { model: ServedModel; tier: Tier } {
+export function chooseModel(
+  registry: ModelRegistry,
+  params: ClassifyParams,
+): { model: ServedModel; tier: Tier } {
   if (params.model !== undefined) {
     const model = registry.get(params.model);
     if (!model) throw new ApiError('model_unavailable', `${params.model} is not served by this origin.`);
@@ -84,6 +87,36 @@ async function readRequest(
   return { params: parsed.data, image: new Uint8Array(await req.arrayBuffer()) };
 }
 
+/** One image's answer from its logits; timings in ms, rounded here. */
+export function classifyResponse(
+  requestId: string,
+  model: ServedModel,
+  tier: Tier,
+  k: number,
+  logits: Float32Array,
+  timings: ClassifyResponse['timings_ms'],
+): ClassifyResponse {
+  const offset = labelOffsetFor(model.manifest.classes);
+  const predictions = topK(softmax(logits), k, offset).map(({ index, score }) => ({
+    ...model.label(index),
+    score,
+  }));
+  const round = (ms: number) => Math.round(ms * 100) / 100;
+  return {
+    request_id: requestId,
+    model: model.manifest.id,
+    tier,
+    weights: model.manifest.weights,
+    predictions,
+    timings_ms: {
+      decode: round(timings.decode),
+      preprocess: round(timings.preprocess),
+      inference: round(timings.inference),
+      total: round(timings.total),
+    },
+  };
+}
+
 export function classifyRoutes(options: ClassifyRouteOptions) {
   const app = new Hono<AppEnv>();
   app.post('/v1/classify', async (c) => {
@@ -117,25 +150,12 @@ export function classifyRoutes(options: ClassifyRouteOptions) {
     }
     const done = performance.now();
 
-    const offset = labelOffsetFor(model.manifest.classes);
-    const predictions = topK(softmax(logits), params.top_k, offset).map(({ index, score }) => ({
-      ...model.label(index),
-      score,
-    }));
-    const round = (ms: number) => Math.round(ms * 100) / 100;
-    const body: ClassifyResponse = {
-      request_id: c.get('requestId'),
-      model: model.manifest.id,
-      tier,
-      weights: model.manifest.weights,
-      predictions,
-      timings_ms: {
-        decode: round(decodeMs),
-        preprocess: round(preprocessMs),
-        inference: round(done - inferenceStart),
-        total: round(done - arrivedAt),
-      },
-    };
+    const body = classifyResponse(c.get('requestId'), model, tier, params.top_k, logits, {
+      decode: decodeMs,
+      preprocess: preprocessMs,
+      inference: done - inferenceStart,
+      total: done - arrivedAt,
+    });
     return c.json(body);
   });
   return app;

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { MODEL_IDS } from '../catalog/models.ts';
 import { MAX_BUDGET_MS, MIN_BUDGET_MS } from '../policy/budget.ts';
 import { TIERS } from '../policy/tiers.ts';
+import { ErrorEnvelopeSchema } from './errors.ts';
 
 // Query strings carry everything as text; JSON bodies may carry real numbers and booleans.
 const intFromText = (min: number, max: number) =>
@@ -138,3 +139,62 @@ export type Prediction = z.infer<typeof PredictionSchema>;
 export type Selection = z.infer<typeof SelectionSchema>;
 export type Timings = z.infer<typeof TimingsSchema>;
 export type ClassifyResponse = z.infer<typeof ClassifyResponseSchema>;
+
+// ---- Several images per call: POST /v1/classify/batch (edge and origin) ----------------------------
+
+/** Most images one batch call may carry (as Google Vision's images:annotate). */
+export const MAX_BATCH_IMAGES = 16;
+
+/**
+ * One image of a JSON batch: `image` (base64) or `image_url`, exactly one. An entry with both or neither
+ * is answered with its own 400 in `results`; the other images still answer.
+ */
+export const BatchImageSchema = z
+  .object({
+    image: z.string().optional().describe('The image file, base64-encoded.'),
+    image_url: z.string().optional().describe('An https URL to fetch the image from.'),
+  })
+  .strict()
+  .meta({ id: 'BatchImage' });
+
+const batchImages = z
+  .array(BatchImageSchema)
+  .min(1, 'send at least one image')
+  .max(MAX_BATCH_IMAGES, `send at most ${MAX_BATCH_IMAGES} images per call`);
+
+/** JSON batch body: the images plus the parameters, which apply to every image. */
+export const BatchJsonBodySchema = ClassifyParamsSchema.extend({ images: batchImages })
+  .strict()
+  .meta({ id: 'BatchJsonBody' });
+
+export type BatchJsonBody = z.infer<typeof BatchJsonBodySchema>;
+
+/** One image's own error in a batch answer: our error envelope plus the status it would have had alone. */
+export const BatchErrorSchema = ErrorEnvelopeSchema.extend({
+  status: z.number().int().min(400).max(599).describe('The HTTP status this error has on its own.'),
+  retry_after_s: z
+    .number()
+    .int()
+    .min(0)
+    .optional()
+    .describe('Seconds to wait before retrying this image, when waiting helps (429 / 503).'),
+}).meta({ id: 'BatchError' });
+
+export const BatchResultSchema = z.union([ClassifyResponseSchema, BatchErrorSchema]);
+
+export const BatchResponseSchema = z
+  .object({
+    request_id: z.string(),
+    results: z
+      .array(BatchResultSchema)
+      .describe("One entry per image, in the order sent: a classification or that image's error."),
+  })
+  .meta({ id: 'BatchResponse' });
+
+export type BatchError = z.infer<typeof BatchErrorSchema>;
+export type BatchResult = z.infer<typeof BatchResultSchema>;
+export type BatchResponse = z.infer<typeof BatchResponseSchema>;
+
+export function isBatchError(result: BatchResult): result is BatchError {
+  return 'error' in result;
+}

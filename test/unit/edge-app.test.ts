@@ -373,7 +373,12 @@ describe('answers and read-only routes', () => {
       components: { schemas: Record<string, unknown> };
     };
     expect(doc.openapi).toBe('3.1.0');
-    expect(Object.keys(doc.paths).sort()).toEqual(['/healthz', '/v1/classify', '/v1/models']);
+    expect(Object.keys(doc.paths).sort()).toEqual([
+      '/healthz',
+      '/v1/classify',
+      '/v1/classify/batch',
+      '/v1/models',
+    ]);
     expect(Object.keys(doc.components.schemas)).toEqual(
       expect.arrayContaining(['ClassifyResponse', 'ErrorEnvelope', 'ClassifyJsonBody', 'ModelsResponse']),
     );

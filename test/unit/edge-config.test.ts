@@ -43,10 +43,13 @@ describe('edge settings', () => {
       IMAGE_URL_TIMEOUT_MS: '1500',
       IMAGE_URL_UNSAFE_TEST_LOOPBACK: 'true',
       RESULT_CACHE_TTL_S: '0',
+      BATCH_MAX_BYTES: '2000000',
+      BATCH_MAX_PIXELS: '50000000',
     });
     expect(config).toEqual({
       maxBodyBytes: 300_000,
       maxImagePixels: 1_000_000,
+      batch: { maxBytes: 2_000_000, maxPixels: 50_000_000 },
       graphOptimization: 'basic',
       debugRoutes: true,
       allowOpenApi: true,

@@ -204,7 +204,7 @@ describe('one bad image fails alone', () => {
           { image: gif },
           { image: b64(jpegs[1] as Uint8Array), image_url: 'https://example.com/a.jpg' },
           {},
-          { image_url: 'https://example.com/b.jpg' },
+          { image_url: 'https://169.254.169.254/latest/meta-data/' },
           { image: b64(jpegs[2] as Uint8Array) },
         ],
       }),
@@ -216,7 +216,7 @@ describe('one bad image fails alone', () => {
     failed(notImage, 415, 'unsupported_media_type');
     expect(failed(both, 400, 'invalid_request').error.message).toMatch(/both image and image_url/);
     expect(failed(neither, 400, 'invalid_request').error.message).toMatch(/neither/);
-    expect(failed(url, 400, 'invalid_parameter').error.message).toMatch(/image_url/);
+    expect(failed(url, 400, 'url_forbidden').error.message).toMatch(/169\.254\.169\.254|metadata|link-local/);
     expect(answer(last).model).toBe('efficientnet-b0');
     for (const entry of body.results) {
       if (isBatchError(entry)) expect(entry.error.request_id).toBe(body.request_id);

@@ -251,7 +251,8 @@ describe('the JSON body', () => {
     await expectError(
       await classifyJson({ image_url: `https://example.com/${'a'.repeat(2100)}` }),
       400,
-      'invalid_parameter',
+      // Whatever is wrong with the image fields is a request problem (edge/classify/validation.ts).
+      'invalid_request',
       /image_url/,
     );
   });

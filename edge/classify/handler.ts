@@ -126,7 +126,9 @@ async function classify(c: ClassifyContext, compute: EdgeCompute) {
       // Tier auto with an image over the edge's limits: the origin is the only way; report the fit.
       const target = await escalationTarget(c.env, plan.originModel);
       const view = originView(c.env);
-      const expectedMs = target ? performance.now() - started + originExpectedMs(target.p95Ms, view) : null;
+      const expectedMs = target
+        ? performance.now() - started + originExpectedMs(target.p95Ms, view, target.model)
+        : null;
       budgetSelection = selection(
         budgetMs,
         expectedMs,

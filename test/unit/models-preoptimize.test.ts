@@ -1,13 +1,16 @@
 // The edge's deployed graphs (`models build --split --optimize`, infra/models/preoptimize.ts): saved as
 // onnxruntime-node optimised them, weights split out, and giving the same logits as the plain graph on
 // onnxruntime-web (the Worker's WASM build) within 1e-4 on a real photo.
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { readFileSync, statSync } from 'node:fs';
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import * as ortWeb from 'onnxruntime-web/wasm';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { inputTensor } from '../../infra/bench/edge-measure.ts';
 import { testPhoto } from '../../infra/bench/images.ts';
+import { REPO_ROOT } from '../../infra/models/build.ts';
 import { preoptimizedTestModels, type TestModels, testModels } from '../../infra/models/cache.ts';
 import { DATA_FILE, MODEL_FILE, ModelManifestSchema } from '../../shared/catalog/manifest.ts';
 import type { ModelId } from '../../shared/catalog/models.ts';
@@ -95,5 +98,42 @@ describe.each([
         readFileSync(path.join(plain[key].dir, MODEL_FILE)),
       ),
     ).toBe(false);
+  });
+});
+
+describe('models optimize (CLI)', () => {
+  const cli = (...args: string[]) =>
+    spawnSync(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'infra/models/cli.ts'), ...args], {
+      cwd: REPO_ROOT,
+      encoding: 'utf8',
+      timeout: 120_000,
+    });
+
+  it('optimises a folder in place once, then says it already is', () => {
+    const work = mkdtempSync(path.join(tmpdir(), 'models-optimize-'));
+    try {
+      const dir = path.join(work, 'efficientnet-b0');
+      cpSync(plain.b0.dir, dir, { recursive: true });
+      const first = cli('optimize', dir);
+      expect(first.stderr).not.toMatch(/models:/);
+      expect(first.status).toBe(0);
+      expect(first.stdout).toMatch(/optimised by onnxruntime-node .* \(level extended\)/);
+      const manifest = ModelManifestSchema.parse(
+        JSON.parse(readFileSync(path.join(dir, 'model.json'), 'utf8')),
+      );
+      expect(manifest).toMatchObject({ split: true, optimized: { level: 'extended' } });
+      expect(readdirSync(work)).toEqual(['efficientnet-b0']);
+      const again = cli('optimize', dir);
+      expect(again.status).toBe(1);
+      expect(again.stderr).toMatch(/^models: .* is already optimised/);
+    } finally {
+      rmSync(work, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses --optimize with --fp16 before building anything', () => {
+    const result = cli('build', 'b0', '--optimize', '--fp16', '--out', path.join(tmpdir(), 'never-written'));
+    expect(result.status).toBe(1);
+    expect(result.stderr).toMatch(/^models: --optimize and --fp16 together are not supported/);
   });
 });

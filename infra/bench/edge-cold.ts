@@ -92,6 +92,42 @@ export async function maxLogitDifference(
   return { max_abs_difference: worst, max_abs_logit: largest };
 }
 
+/**
+ * InferenceSession.create alone on onnxruntime-web in Node (the Worker's WASM build), each graph as the
+ * Worker would load it, `rounds` rounds interleaved in one process after one untimed round (which pays
+ * V8's first compilation): the load step the pre-optimised graphs target, without workerd's noise.
+ */
+export async function sessionCreateInNode(
+  graphs: Record<string, { dir: string; level: 'all' | 'disabled' }>,
+  rounds: number,
+): Promise<Record<string, { median_ms: number; each_ms: number[] }>> {
+  ortWeb.env.wasm.numThreads = 1;
+  const inputs = await Promise.all(
+    Object.entries(graphs).map(async ([name, g]) => {
+      const graph = new Uint8Array(await readFile(path.join(g.dir, 'model.onnx')));
+      const data = await readFile(path.join(g.dir, 'model.onnx.data')).catch(() => null);
+      return { name, level: g.level, graph, data: data ? new Uint8Array(data) : null };
+    }),
+  );
+  const times = new Map<string, number[]>();
+  for (let r = 0; r <= rounds; r++) {
+    for (const g of inputs) {
+      const started = performance.now();
+      const session = await ortWeb.InferenceSession.create(g.graph, {
+        executionProviders: ['wasm'],
+        graphOptimizationLevel: g.level,
+        ...(g.data ? { externalData: [{ path: 'model.onnx.data', data: g.data }] } : {}),
+      });
+      const ms = performance.now() - started;
+      await session.release();
+      if (r > 0) times.set(g.name, [...(times.get(g.name) ?? []), round(ms)]);
+    }
+  }
+  return Object.fromEntries(
+    [...times].map(([name, each]) => [name, { median_ms: round(median(each)), each_ms: each }]),
+  );
+}
+
 interface Config {
   name: string;
   scenario: Scenario;
@@ -111,6 +147,14 @@ export async function runColdExperiments(ctx: ColdContext): Promise<Record<strin
       ctx.resolution,
     ),
   };
+  const sessionCreate = await sessionCreateInNode(
+    {
+      plain_optimised_at_load: { dir: ctx.base.dir, level: 'all' },
+      ort_format_preoptimized: { dir: pre.dir, level: 'disabled' },
+      preoptimized_onnx_split: { dir: ctx.deployed.dir, level: 'disabled' },
+    },
+    10,
+  );
   const configs: Config[] = [
     { name: 'plain_optimised_at_load', scenario: { model: ctx.model, files: [ctx.base] }, idleMs: 0 },
     { name: 'ort_format_preoptimized', scenario: { model: ctx.model, files: [pre] }, idleMs: 0 },
@@ -138,6 +182,7 @@ export async function runColdExperiments(ctx: ColdContext): Promise<Record<strin
     model: ctx.model,
     rounds: ctx.rounds,
     logits_vs_plain_on_the_bench_photo: parity,
+    session_create_ort_web_in_node: sessionCreate,
   };
   const baseline = median((samples.get('plain_optimised_at_load') ?? []).map((s) => s.cold_ms ?? Number.NaN));
   for (const [name, list] of samples) {

@@ -10,15 +10,9 @@ import { ApiError } from '../../shared/http/errors.ts';
 import { accuracyRank, budgetConflict } from '../../shared/policy/budget.ts';
 import type { ModelRegistry, ServedModel } from '../models/registry.ts';
 
-export interface BudgetParams {
-  latency_budget_ms?: number | undefined;
-  tier?: string | undefined;
-  model?: string | undefined;
-}
-
 /** The 400 for a budget that contradicts the request's model or tier. */
-export function checkBudgetConflict(params: BudgetParams): void {
-  const conflict = budgetConflict(params as Parameters<typeof budgetConflict>[0]);
+export function checkBudgetConflict(params: Parameters<typeof budgetConflict>[0]): void {
+  const conflict = budgetConflict(params);
   if (conflict) throw new ApiError('invalid_parameter', conflict);
 }
 

@@ -10,6 +10,7 @@ import type { AppEnv } from './http/env.ts';
 import type { InFlight } from './http/in-flight.ts';
 import { requestMetrics } from './http/metrics-middleware.ts';
 import { errorWriterFor } from './http/open-inference-error.ts';
+import { queueWaitHeader } from './http/queue-wait.ts';
 import type { Preparer } from './image/preprocess-pool.ts';
 import type { Resolver } from './image-url/fetch.ts';
 import type { OriginMetrics } from './metrics/origin-metrics.ts';
@@ -51,6 +52,7 @@ export function createApp(options: AppOptions) {
   app.use(accessLog({ log: options.log, skip: UNSIGNED }));
   app.use(requestMetrics({ metrics: options.metrics }));
   app.use(options.inFlight.middleware());
+  app.use(queueWaitHeader({ registry: options.registry }));
   app.use(async (c, next) => {
     await next();
     // While draining, tell clients not to reuse the connection.

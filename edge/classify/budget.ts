@@ -20,7 +20,8 @@ export const BUDGET_ORIGIN_MODELS: readonly ModelId[] = [ORIGIN_ACCURATE_MODEL, 
 
 /**
  * What the edge knows of the origin now. Not reachable: no origin configured, or its breaker open.
- * The origin reports no queue wait estimate to the edge, so that part is null (counted as 0).
+ * Queue waits: the origin's per-model estimates from its latest responses, aged (edge/origin/queue-wait.ts);
+ * a model without a recent report has none (counted as 0, and the reason says so).
  */
 export function originView(env: Env): OriginView {
   const access = originFor(env);
@@ -33,7 +34,12 @@ export function originView(env: Env): OriginView {
       roundTripMs: access.roundTrip.ms,
       queueWaitMs: null,
     };
-  return { reachable: true, roundTripMs: access.roundTrip.ms, queueWaitMs: null };
+  const queueWaitByModel: Partial<Record<ModelId, number>> = {};
+  for (const model of BUDGET_ORIGIN_MODELS) {
+    const waitMs = access.queueWait.waitMs(model);
+    if (waitMs !== null) queueWaitByModel[model] = waitMs;
+  }
+  return { reachable: true, roundTripMs: access.roundTrip.ms, queueWaitMs: null, queueWaitByModel };
 }
 
 export async function budgetInputs(env: Env, budgetMs: number): Promise<BudgetInputs> {

@@ -169,7 +169,9 @@ export async function startImage(ctx: ImageContext, bytes: Uint8Array): Promise<
       // Tier auto with an image over the edge's limits: the origin is the only way; report the fit.
       const target = await escalationTarget(env, plan.originModel);
       const view = originView(env);
-      const expectedMs = target ? performance.now() - started + originExpectedMs(target.p95Ms, view) : null;
+      const expectedMs = target
+        ? performance.now() - started + originExpectedMs(target.p95Ms, view, target.model)
+        : null;
       budgetSelection = selection(
         budgetMs,
         expectedMs,

@@ -15,6 +15,8 @@ export interface OrtWebModel {
   externalData?: ReadonlyArray<{ path: string; data: Uint8Array }>;
   inputName: string;
   outputName: string;
+  /** The manifest says onnxruntime already optimised this graph (an ONNX file saved after optimisation). */
+  preoptimized?: boolean;
 }
 
 export interface OrtWebOptions {
@@ -22,8 +24,9 @@ export interface OrtWebOptions {
 }
 
 /**
- * ORT-format graphs (a FlatBuffer with file identifier "ORTM" at byte 4) are saved by onnxruntime after it
- * optimised them; optimising again at load only costs the first request time (infra/bench/edge-cold.ts).
+ * Graphs onnxruntime already optimised load with optimisation off, because optimising again only costs
+ * the first request (infra/bench/edge-cold.ts): ONNX saved after optimisation (the manifest says so,
+ * infra/models/preoptimize.ts) and ORT-format graphs (a FlatBuffer with file identifier "ORTM" at byte 4).
  */
 export function isOrtFormat(graph: Uint8Array): boolean {
   return graph.length > 8 && graph[4] === 0x4f && graph[5] === 0x52 && graph[6] === 0x54 && graph[7] === 0x4d;
@@ -41,7 +44,8 @@ export class OrtWebClassifier implements Classifier {
     return withOrt(async (ort) => {
       const session = await ort.InferenceSession.create(model.graph, {
         executionProviders: ['wasm'],
-        graphOptimizationLevel: isOrtFormat(model.graph) ? 'disabled' : (options.graphOptimization ?? 'all'),
+        graphOptimizationLevel:
+          model.preoptimized || isOrtFormat(model.graph) ? 'disabled' : (options.graphOptimization ?? 'all'),
         ...(model.externalData ? { externalData: [...model.externalData] } : {}),
       });
       if (!session.inputNames.includes(model.inputName) || !session.outputNames.includes(model.outputName)) {

@@ -35,7 +35,13 @@ export async function readModel(
   const externalData = manifest.split
     ? [{ path: DATA_FILE, data: await readBytes(bucket, `${id}/${DATA_FILE}`) }]
     : undefined;
-  return { graph, externalData, inputName: manifest.input.name, outputName: manifest.output.name };
+  return {
+    graph,
+    externalData,
+    inputName: manifest.input.name,
+    outputName: manifest.output.name,
+    preoptimized: manifest.optimized !== undefined,
+  };
 }
 
 async function readBytes(bucket: R2Bucket, key: string): Promise<Uint8Array> {

@@ -35,6 +35,8 @@ export interface OriginClientOptions {
   now?: () => number;
   /** Pause before the one retry after a connection failure. Default 25 ms. */
   retryDelayMs?: number;
+  /** Sees the headers of every response the origin sent (errors too), e.g. its queue wait estimates. */
+  onResponseHeaders?: (headers: Headers) => void;
 }
 
 export interface OriginCallOptions {
@@ -122,6 +124,7 @@ export function createOriginClient(options: OriginClientOptions): OriginClient {
         // fetch rejects before any response only when no HTTP exchange happened: refused, reset, DNS.
         return { ok: false, kind: 'connect', message: `origin unreachable: ${describe(error)}` };
       }
+      options.onResponseHeaders?.(response.headers);
       let text: string;
       try {
         text = await response.text();

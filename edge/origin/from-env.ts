@@ -1,14 +1,20 @@
 // The origin client for this isolate, built from the Worker's env on first use. One client per
 // (ORIGIN_URL, ORIGIN_KEY_ID): its circuit breaker must outlive a request to be of any use.
+import { QUEUE_WAIT_HEADER } from '../../shared/http/queue-wait.ts';
 import { edgeConfig } from '../config.ts';
 import { createOriginClient, type OriginClient, OriginConfigError } from './client.ts';
+import { QueueWaitReports } from './queue-wait.ts';
 import { RoundTripEwma } from './round-trip.ts';
 
-export type OriginAccess =
-  | { client: OriginClient; roundTrip: RoundTripEwma }
-  | { client: null; reason: string };
+interface Access {
+  client: OriginClient;
+  roundTrip: RoundTripEwma;
+  queueWait: QueueWaitReports;
+}
 
-const clients = new Map<string, { client: OriginClient; roundTrip: RoundTripEwma }>();
+export type OriginAccess = Access | { client: null; reason: string };
+
+const clients = new Map<string, Access>();
 const reportedConfigErrors = new Set<string>();
 
 /** The memoised client, or why there is none (no ORIGIN_URL, or an unusable origin setting). */
@@ -19,8 +25,19 @@ export function originFor(env: Env): OriginAccess {
   const cached = clients.get(cacheKey);
   if (cached) return cached;
   try {
-    // The round trip is kept next to the client and its breaker: one origin, one set of observations.
-    const access = { client: createOriginClient({ baseUrl, keyId, secret }), roundTrip: new RoundTripEwma() };
+    // The round trip and the origin's queue reports are kept next to the client and its breaker: one
+    // origin, one set of observations.
+    const queueWait = new QueueWaitReports();
+    const access = {
+      client: createOriginClient({
+        baseUrl,
+        keyId,
+        secret,
+        onResponseHeaders: (headers) => queueWait.observe(headers.get(QUEUE_WAIT_HEADER)),
+      }),
+      roundTrip: new RoundTripEwma(),
+      queueWait,
+    };
     clients.set(cacheKey, access);
     return access;
   } catch (error) {

@@ -13,6 +13,11 @@ export interface BatcherOptions {
   maxQueue: number;
   /** Runs `count` inputs laid end to end; returns their outputs laid end to end (equal sizes). */
   runBatch: (batch: Float32Array, count: number) => Promise<Float32Array>;
+  /**
+   * Expected ms per image before any batch has run here: the model's measured p50 (profile or warm-up).
+   * Observed batches take over once they exist.
+   */
+  imageMs?: number;
   now?: () => number;
   onQueueDepth?: (depth: number) => void;
   onBatch?: (size: number, ms: number) => void;
@@ -43,6 +48,11 @@ export class Batcher {
   private closed = false;
   private windowTimer: ReturnType<typeof setTimeout> | undefined;
   private avgBatchMs = 0;
+  /** EWMA of observed batch time per image; null before the first batch. */
+  private observedImageMs: number | null = null;
+  /** The running batch: when it started and how many images it holds. */
+  private runningSince = 0;
+  private runningSize = 0;
   private idleWaiters: (() => void)[] = [];
   private readonly now: () => number;
 
@@ -52,6 +62,28 @@ export class Batcher {
 
   get depth(): number {
     return this.queue.length;
+  }
+
+  /** Cost of one image in ms: observed batches when any ran, else the measured prior; null when neither. */
+  get imageMs(): number | null {
+    return this.observedImageMs ?? this.options.imageMs ?? null;
+  }
+
+  /**
+   * How long a request arriving now is expected to wait before its result is computed, beyond its own
+   * single-image time: the rest of the running batch, every image queued or held ahead of it, and the
+   * batching window when nothing runs. It is computed from the queue as it is now, so it rises the moment
+   * a burst is queued and falls as soon as the queue drains (an average of past waits would lag both).
+   */
+  expectedWaitMs(): number {
+    const perImage = this.imageMs ?? 0;
+    const ahead = this.queue.length + this.reserved;
+    const running = this.running
+      ? Math.max(0, this.runningSize * perImage - (this.now() - this.runningSince))
+      : this.options.maxBatch > 1
+        ? this.options.windowMs
+        : 0;
+    return running + ahead * perImage;
   }
 
   /** Queues one input; resolves with its output, or rejects with a batching error. */
@@ -162,6 +194,8 @@ export class Batcher {
 
     this.running = true;
     const started = this.now();
+    this.runningSince = started;
+    this.runningSize = batch.length;
     try {
       const size = batch[0]?.input.length ?? 0;
       const joined = new Float32Array(size * batch.length);
@@ -179,6 +213,9 @@ export class Batcher {
     } finally {
       const ms = this.now() - started;
       this.avgBatchMs = this.avgBatchMs === 0 ? ms : 0.8 * this.avgBatchMs + 0.2 * ms;
+      const perImage = ms / batch.length;
+      this.observedImageMs =
+        this.observedImageMs === null ? perImage : 0.8 * this.observedImageMs + 0.2 * perImage;
       this.options.onBatch?.(batch.length, ms);
       this.running = false;
     }

@@ -133,11 +133,20 @@ export class ModelRegistry {
     const labels = { model: manifest.id };
     const row = profiledRow(this.options.profile ?? null, manifest, classifier.provider);
     const maxBatch = maxBatchFor(batching.maxBatch, row);
+    // The first run allocates memory arenas and (on GPU) picks kernels; do it before declaring readiness.
+    const timed = await timeWarmRuns(
+      classifier,
+      row ? { runs: 0, budgetMs: 0 } : (this.options.warmup ?? NO_TIMING),
+    );
+    const latency =
+      row && this.options.profile ? profileLatency(this.options.profile, row, classifier.provider) : timed;
     const batcher = new Batcher({
       name: manifest.id,
       windowMs: batching.windowMs,
       maxQueue: batching.maxQueue,
       maxBatch: maxBatch.value,
+      // Its queue wait estimate prices images at the measured p50 until batches have run here.
+      ...(latency ? { imageMs: latency.p50_ms } : {}),
       runBatch: async (batch, count) => {
         const t = performance.now();
         const out = await classifier.run(batch, count);
@@ -148,13 +157,6 @@ export class ModelRegistry {
       onBatch: (size) => metrics.batchSize.observe(labels, size),
       onReject: (reason) => metrics.rejected.inc({ ...labels, reason }),
     });
-    // The first run allocates memory arenas and (on GPU) picks kernels; do it before declaring readiness.
-    const timed = await timeWarmRuns(
-      classifier,
-      row ? { runs: 0, budgetMs: 0 } : (this.options.warmup ?? NO_TIMING),
-    );
-    const latency =
-      row && this.options.profile ? profileLatency(this.options.profile, row, classifier.provider) : timed;
     metrics.provider.set({ ...labels, provider: classifier.provider }, 1);
     metrics.queueDepth.set(labels, 0);
     const speed = latency

@@ -4,6 +4,7 @@ import {
   type ClassifyParams,
   ClassifyParamsSchema,
   type ClassifyResponse,
+  type Selection,
 } from '../../shared/api/classify.ts';
 import { describeIssues } from '../../shared/api/errors.ts';
 import { labelOffsetFor } from '../../shared/catalog/labels.ts';
@@ -20,6 +21,7 @@ import type { Preparer } from '../image/preprocess-pool.ts';
 import { fetchOriginImageUrl, type OriginImageUrlOptions } from '../image-url/fetch.ts';
 import type { ModelRegistry, ServedModel } from '../models/registry.ts';
 import { asApiError } from './batch-errors.ts';
+import { checkBudgetConflict, chooseByBudget, deadlineWithBudget } from './budget.ts';
 import { DEADLINE_HEADER, deadlineFrom, requireTimeLeft } from './deadline.ts';
 
 export interface ClassifyRouteOptions {
@@ -37,10 +39,18 @@ function tierOfModel(id: string): Tier {
   return entry ? (entry[0] as Tier) : 'accurate';
 }
 
-export function chooseModel(
-  registry: ModelRegistry,
-  params: ClassifyParams,
-): { model: ServedModel; tier: Tier } {
+interface Chosen {
+  model: ServedModel;
+  tier: Tier;
+  selection?: Selection;
+}
+
+function byBudget(registry: ModelRegistry, budgetMs: number, leftMs: number): Chosen {
+  const { model, selection } = chooseByBudget(registry, budgetMs, leftMs);
+  return { model, tier: tierOfModel(model.manifest.id), selection };
+}
+
+export function chooseModel(registry: ModelRegistry, params: ClassifyParams): Chosen {
   if (params.model !== undefined) {
     const model = registry.get(params.model);
     if (!model) throw new ApiError('model_unavailable', `${params.model} is not served by this origin.`);
@@ -121,10 +131,16 @@ export function classifyRoutes(options: ClassifyRouteOptions) {
   const app = new Hono<AppEnv>();
   app.post('/v1/classify', async (c) => {
     const arrivedAt = performance.now();
-    const deadlineAt = deadlineFrom(c.req.header(DEADLINE_HEADER), arrivedAt, options.defaultDeadlineMs);
-    requireTimeLeft(deadlineAt, arrivedAt, c.req.raw);
-    const { params, image } = await readRequest(c.req, options.limits, options.imageUrl, deadlineAt);
-    const { model, tier } = chooseModel(options.registry, params);
+    const headerDeadline = deadlineFrom(c.req.header(DEADLINE_HEADER), arrivedAt, options.defaultDeadlineMs);
+    requireTimeLeft(headerDeadline, arrivedAt, c.req.raw);
+    const { params, image } = await readRequest(c.req, options.limits, options.imageUrl, headerDeadline);
+    checkBudgetConflict(params);
+    const budgetMs = params.latency_budget_ms;
+    const deadlineAt = deadlineWithBudget(headerDeadline, arrivedAt, budgetMs);
+    const { model, tier, selection } =
+      budgetMs === undefined
+        ? chooseModel(options.registry, params)
+        : byBudget(options.registry, budgetMs, deadlineAt - performance.now());
 
     // Admission before work: the deadline and a place in the model's queue, before the image is decoded.
     let place: Reservation;
@@ -156,6 +172,7 @@ export function classifyRoutes(options: ClassifyRouteOptions) {
       inference: done - inferenceStart,
       total: done - arrivedAt,
     });
+    if (selection) body.selection = selection;
     return c.json(body);
   });
   return app;

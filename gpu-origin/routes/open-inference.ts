@@ -47,6 +47,8 @@ function modelOr404(registry: ModelRegistry, name: string): ServedModel {
   return model;
 }
 
+const roundMs = (ms: number | null) => (ms === null ? null : Math.round(ms * 10) / 10);
+
 function metadata(model: ServedModel) {
   const { manifest, classifier } = model;
   const r = manifest.resolution;
@@ -64,6 +66,12 @@ function metadata(model: ServedModel) {
       // Measured single-image latency on this provider (from ORIGIN_PROFILE or timed at warm-up).
       latency: model.latency,
       max_batch: model.maxBatch,
+      // What a request sent now is expected to wait before its own run (also the x-queue-wait-ms header).
+      queue_wait: {
+        estimate_ms: roundMs(model.batcher.expectedWaitMs()),
+        queued: model.batcher.depth,
+        image_ms: roundMs(model.batcher.imageMs),
+      },
     },
   };
 }

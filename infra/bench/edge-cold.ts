@@ -1,21 +1,24 @@
 // Cold-start experiments: fresh Workers booted one after another, configurations interleaved round by
 // round, each answering one first request whose parts are read back from the Worker (coldParts).
 //
-// Candidates: the factory's graph as deployed (optimised by ORT-web at session creation, level `all`);
-// the same graph pre-optimised by onnxruntime-node (`extended`, portable: no x86 NCHWc kernels) and
-// saved in ORT format, which the Worker loads with optimisation off (edge/inference/classifier.ts); and the default again with the first request
-// sent a few seconds after start (so V8's background compilation of the WASM modules has finished).
-// The pre-optimised graph must give the same logits as the original within 1e-4 (on onnxruntime-web).
+// Candidates: the factory's plain graph (optimised by ORT-web at session creation, level `all`); the
+// same graph pre-optimised by onnxruntime-node (`extended`, portable: no x86 NCHWc kernels) and saved in
+// ORT format (weights inside the graph); and what `npm start` deploys, the graph saved as ONNX after the
+// same optimisation with its weights split out (`models build --split --optimize`). The Worker loads
+// both pre-optimised forms with optimisation off (edge/inference/classifier.ts). Each pre-optimised graph
+// must give the plain graph's logits within 1e-4 (on onnxruntime-web).
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import * as ortNode from 'onnxruntime-node';
 import * as ortWeb from 'onnxruntime-web/wasm';
 import type { ModelId } from '../../shared/catalog/models.ts';
 import type { ModelFiles } from '../dev/workerd.ts';
-import { coldParts, inputTensor, median, round, type Scenario, startEdge } from './edge-measure.ts';
+import { coldParts, inputTensor, MIB, median, round, type Scenario, startEdge } from './edge-measure.ts';
 
 interface ColdContext {
   base: ModelFiles;
+  /** The same weights as `npm start` deploys them: ONNX saved after optimisation, weights split. */
+  deployed: ModelFiles;
   model: ModelId;
   resolution: number;
   jpeg: Uint8Array<ArrayBuffer>;
@@ -89,6 +92,42 @@ export async function maxLogitDifference(
   return { max_abs_difference: worst, max_abs_logit: largest };
 }
 
+/**
+ * InferenceSession.create alone on onnxruntime-web in Node (the Worker's WASM build), each graph as the
+ * Worker would load it, `rounds` rounds interleaved in one process after one untimed round (which pays
+ * V8's first compilation): the load step the pre-optimised graphs target, without workerd's noise.
+ */
+export async function sessionCreateInNode(
+  graphs: Record<string, { dir: string; level: 'all' | 'disabled' }>,
+  rounds: number,
+): Promise<Record<string, { median_ms: number; each_ms: number[] }>> {
+  ortWeb.env.wasm.numThreads = 1;
+  const inputs = await Promise.all(
+    Object.entries(graphs).map(async ([name, g]) => {
+      const graph = new Uint8Array(await readFile(path.join(g.dir, 'model.onnx')));
+      const data = await readFile(path.join(g.dir, 'model.onnx.data')).catch(() => null);
+      return { name, level: g.level, graph, data: data ? new Uint8Array(data) : null };
+    }),
+  );
+  const times = new Map<string, number[]>();
+  for (let r = 0; r <= rounds; r++) {
+    for (const g of inputs) {
+      const started = performance.now();
+      const session = await ortWeb.InferenceSession.create(g.graph, {
+        executionProviders: ['wasm'],
+        graphOptimizationLevel: g.level,
+        ...(g.data ? { externalData: [{ path: 'model.onnx.data', data: g.data }] } : {}),
+      });
+      const ms = performance.now() - started;
+      await session.release();
+      if (r > 0) times.set(g.name, [...(times.get(g.name) ?? []), round(ms)]);
+    }
+  }
+  return Object.fromEntries(
+    [...times].map(([name, each]) => [name, { median_ms: round(median(each)), each_ms: each }]),
+  );
+}
+
 interface Config {
   name: string;
   scenario: Scenario;
@@ -97,25 +136,29 @@ interface Config {
 
 export async function runColdExperiments(ctx: ColdContext): Promise<Record<string, unknown>> {
   const pre = await preoptimizedOrtFormat(ctx.base, path.join(ctx.scratch, 'ort-format'));
-  const parity = await maxLogitDifference(
-    path.join(ctx.base.dir, 'model.onnx'),
-    path.join(pre.dir, 'model.onnx'),
-    (await inputTensor(ctx.jpeg, ctx.model, ctx.resolution)).data as Float32Array,
-    ctx.resolution,
+  const input = (await inputTensor(ctx.jpeg, ctx.model, ctx.resolution)).data as Float32Array;
+  const plainGraph = path.join(ctx.base.dir, 'model.onnx');
+  const parity = {
+    ort_format: await maxLogitDifference(plainGraph, path.join(pre.dir, 'model.onnx'), input, ctx.resolution),
+    preoptimized_onnx_split: await maxLogitDifference(
+      plainGraph,
+      path.join(ctx.deployed.dir, 'model.onnx'),
+      input,
+      ctx.resolution,
+    ),
+  };
+  const sessionCreate = await sessionCreateInNode(
+    {
+      plain_optimised_at_load: { dir: ctx.base.dir, level: 'all' },
+      ort_format_preoptimized: { dir: pre.dir, level: 'disabled' },
+      preoptimized_onnx_split: { dir: ctx.deployed.dir, level: 'disabled' },
+    },
+    10,
   );
   const configs: Config[] = [
-    { name: 'as_deployed', scenario: { model: ctx.model, files: [ctx.base] }, idleMs: 0 },
-    {
-      name: 'ort_format_preoptimized',
-      scenario: { model: ctx.model, files: [pre] },
-      idleMs: 0,
-    },
-    { name: 'as_deployed_after_3s_idle', scenario: { model: ctx.model, files: [ctx.base] }, idleMs: 3000 },
-    {
-      name: 'ort_format_preoptimized_after_3s_idle',
-      scenario: { model: ctx.model, files: [pre] },
-      idleMs: 3000,
-    },
+    { name: 'plain_optimised_at_load', scenario: { model: ctx.model, files: [ctx.base] }, idleMs: 0 },
+    { name: 'ort_format_preoptimized', scenario: { model: ctx.model, files: [pre] }, idleMs: 0 },
+    { name: 'preoptimized_onnx_split', scenario: { model: ctx.model, files: [ctx.deployed] }, idleMs: 0 },
   ];
   const samples = new Map<string, Record<string, number>[]>();
   for (let r = 0; r < ctx.rounds; r++) {
@@ -126,8 +169,9 @@ export async function runColdExperiments(ctx: ColdContext): Promise<Record<strin
         if (config.idleMs) await new Promise((resolve) => setTimeout(resolve, config.idleMs));
         const cold = await edge.classify(ctx.model);
         const parts = coldParts(cold, await edge.loadTimings(ctx.model));
+        const heap = round((await edge.heapBytes()) / MIB);
         const list = samples.get(config.name) ?? [];
-        list.push({ cold_ms: round(cold.elapsed), ...parts });
+        list.push({ cold_ms: round(cold.elapsed), ...parts, wasm_heap_mib: heap });
         samples.set(config.name, list);
       } finally {
         await edge.dispose();
@@ -137,9 +181,10 @@ export async function runColdExperiments(ctx: ColdContext): Promise<Record<strin
   const out: Record<string, unknown> = {
     model: ctx.model,
     rounds: ctx.rounds,
-    preoptimized_logits_on_the_bench_photo: parity,
+    logits_vs_plain_on_the_bench_photo: parity,
+    session_create_ort_web_in_node: sessionCreate,
   };
-  const baseline = median((samples.get('as_deployed') ?? []).map((s) => s.cold_ms ?? Number.NaN));
+  const baseline = median((samples.get('plain_optimised_at_load') ?? []).map((s) => s.cold_ms ?? Number.NaN));
   for (const [name, list] of samples) {
     const keys = Object.keys(list[0] ?? {});
     const medians = Object.fromEntries(
@@ -147,7 +192,7 @@ export async function runColdExperiments(ctx: ColdContext): Promise<Record<strin
     );
     out[name] = {
       ...medians,
-      cold_vs_as_deployed: round((medians.cold_ms ?? Number.NaN) / baseline, 2),
+      cold_vs_plain: round((medians.cold_ms ?? Number.NaN) / baseline, 2),
       cold_ms_each: list.map((s) => s.cold_ms),
     };
   }

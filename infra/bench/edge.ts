@@ -9,8 +9,9 @@
 // the request) and cold_parts (its parts, see coldParts in edge-measure.ts), wasm_heap_mib (ORT's WASM memory after that model loaded, from /_debug/inference).
 // Workerd requests and native runs alternate so that both see the same background load.
 // The Worker runs from a `wrangler deploy --dry-run` bundle, so source edits cannot restart it mid-run.
-// --experiments adds B0 variants, each against the default B0 (edge-experiments.ts); --cold adds B0
-// first-request candidates, interleaved over fresh Workers (edge-cold.ts); --cold-only skips the rest.
+// --experiments adds B0 variants, each against the default B0 (edge-experiments.ts); --cold adds B0 and
+// B1 first-request candidates (plain, ORT format, pre-optimised split as deployed), interleaved over
+// fresh Workers, with the WASM heap after each (edge-cold.ts); --cold-only skips the rest.
 // `cache`: B0 through the result cache as a miss, a hit and a bypass (edge-cache.ts); the rows above run
 // with the cache off. --cache-only measures just that.
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -20,7 +21,7 @@ import { parseArgs } from 'node:util';
 import sharp from 'sharp';
 import type { ModelId } from '../../shared/catalog/models.ts';
 import { bundleWorker, type ModelFiles } from '../dev/workerd.ts';
-import { testModels } from '../models/cache.ts';
+import { preoptimizedTestModels, testModels } from '../models/cache.ts';
 import { measureCache } from './edge-cache.ts';
 import { runColdExperiments } from './edge-cold.ts';
 import { runExperiments } from './edge-experiments.ts';
@@ -136,16 +137,24 @@ async function main(): Promise<void> {
       });
     }
     if (flags.cold || flags['cold-only']) {
-      result.cold = await runColdExperiments({
-        base: models.b0,
-        model: 'efficientnet-b0',
-        resolution: 224,
-        jpeg: jpeg.bytes,
-        scratch,
-        prebuilt,
-        rounds: RUNS >= 3 ? 3 : RUNS,
-        log,
-      });
+      const deployed = await preoptimizedTestModels();
+      const cold = { jpeg: jpeg.bytes, scratch, prebuilt, rounds: RUNS >= 3 ? 3 : RUNS, log };
+      result.cold = {
+        b0: await runColdExperiments({
+          ...cold,
+          base: models.b0,
+          deployed: deployed.b0,
+          model: 'efficientnet-b0',
+          resolution: 224,
+        }),
+        b1: await runColdExperiments({
+          ...cold,
+          base: models.b1Split,
+          deployed: deployed.b1Split,
+          model: 'efficientnet-b1',
+          resolution: 240,
+        }),
+      };
     }
     if (flags.experiments) {
       result.experiments = await runExperiments({

@@ -15,8 +15,8 @@ import { spawnOrigin, waitForOrigin } from './origin-process.ts';
 const log = (line: string) => console.log(`[start] ${line}`);
 
 const EDGE_MODELS: WantedModel[] = [
-  { id: 'efficientnet-b0', split: true },
-  { id: 'efficientnet-b1', split: true },
+  { id: 'efficientnet-b0', split: true, optimize: true },
+  { id: 'efficientnet-b1', split: true, optimize: true },
 ];
 /** The origin serves any of B2-B7; locally B5 and B7 unless ORIGIN_VARIANTS (e.g. b2,b3,b4,b5,b6,b7) says. */
 const DEFAULT_ORIGIN_VARIANTS = 'b5,b7';

@@ -30,7 +30,7 @@ export interface LoadTarget {
 }
 
 /** B0 answers tier auto at the edge; B5 answers accurate and auto's escalations. B7 (tier max) is not loaded. */
-const EDGE_MODELS: WantedModel[] = [{ id: 'efficientnet-b0', split: true }];
+const EDGE_MODELS: WantedModel[] = [{ id: 'efficientnet-b0', split: true, optimize: true }];
 const ORIGIN_MODELS: WantedModel[] = [{ id: 'efficientnet-b5', split: false }];
 const ORIGIN_READY_TIMEOUT_MS = 5 * 60_000;
 const KEY_ID = 'loadtest';

@@ -18,6 +18,7 @@ import { FetchError, fetchPretrained } from './fetch.ts';
 import { stderrProgress } from './fetch-progress.ts';
 import { type WrittenFile, writeChunks, writeDirectoryAtomically } from './files.ts';
 import { normaliseUntrainedLogits } from './logit-scale.ts';
+import { preoptimizeModelDir } from './preoptimize.ts';
 
 export const REPO_ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
 export const DEFAULT_OUT_DIR = join(REPO_ROOT, 'models');
@@ -37,6 +38,8 @@ export interface BuildOptions {
   readonly seed?: number;
   readonly split?: boolean;
   readonly fp16?: boolean;
+  /** Save the graph as onnxruntime optimised it, weights split (preoptimize.ts): what the edge deploys. */
+  readonly optimize?: boolean;
   readonly outDir?: string;
 }
 
@@ -55,6 +58,7 @@ export interface ModelMeta {
   readonly params: number;
   readonly macs: number;
   readonly files: readonly WrittenFile[];
+  readonly optimized?: { readonly by: string; readonly level: string };
   readonly created: string;
 }
 
@@ -147,6 +151,11 @@ export async function buildModelFiles(options: BuildOptions): Promise<{ dir: str
   if (options.variant !== undefined && !isVariant(options.variant)) {
     throw new BuildError(`unknown variant ${JSON.stringify(options.variant)}; expected one of b0..b7`);
   }
+  if (options.optimize && options.fp16) {
+    throw new BuildError(
+      '--optimize and --fp16 together are not supported: the optimised graph was only verified in float32',
+    );
+  }
   const outDir = resolve(options.outDir ?? DEFAULT_OUT_DIR);
   // Cheap checks first: a bad path must not cost a full weight generation.
   await ensureWritable(outDir);
@@ -205,7 +214,9 @@ export async function buildModelFiles(options: BuildOptions): Promise<{ dir: str
       ]);
       return meta;
     });
-    return { dir, meta };
+    if (!options.optimize) return { dir, meta };
+    const { files, optimized } = await preoptimizeModelDir(dir);
+    return { dir, meta: { ...meta, split: true, files, optimized } };
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code) throw new BuildError(`cannot write ${dir}: ${code} (${(err as Error).message})`);

@@ -124,6 +124,24 @@ export async function testModels(): Promise<TestModels> {
   };
 }
 
+/**
+ * B0 and B1 as `npm start` deploys them to the edge: split, and saved as onnxruntime optimised them
+ * (`models build --split --optimize`), with the same seeds as testModels(), so the same weights.
+ */
+export async function preoptimizedTestModels(): Promise<TestModels> {
+  const dir = await cachedModels({
+    suffix: '.edge-optimized',
+    builds: [
+      { variant: 'b0', weights: 'random', seed: 0, split: true, optimize: true },
+      { variant: 'b1', weights: 'random', seed: 1, split: true, optimize: true },
+    ],
+  });
+  return {
+    b0: { id: 'efficientnet-b0', dir: path.join(dir, 'efficientnet-b0') },
+    b1Split: { id: 'efficientnet-b1', dir: path.join(dir, 'efficientnet-b1') },
+  };
+}
+
 export const ORIGIN_TEST_MODELS = ['efficientnet-b5', 'efficientnet-b7'] as const;
 
 /**

@@ -1,19 +1,23 @@
 // npm run models -- stats [--json]
 // npm run models -- build <variant> [--weights random|<file.safetensors>|hf:<repo>] [--source timm|tf|torchvision]
-//                         [--seed N] [--split] [--fp16] [--out DIR]
-// npm run models -- fetch <variant> [--repo R] [--split] [--fp16] [--out DIR]
+//                         [--seed N] [--split] [--fp16] [--optimize] [--out DIR]
+// npm run models -- fetch <variant> [--repo R] [--split] [--fp16] [--optimize] [--out DIR]
+// npm run models -- optimize <model dir>   (in place: the graph as onnxruntime optimised it, weights split)
 
+import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { CATALOG } from '../../shared/catalog/models.ts';
 import { isVariant } from '../../shared/efficientnet/variants.ts';
 import { type BuildOptions, buildModelFiles, type PretrainedSource } from './build.ts';
+import { preoptimizeModelDir } from './preoptimize.ts';
 import { formatStatsTable, variantStats } from './stats.ts';
 
 const USAGE = `usage:
   models stats [--json]
   models build <b0..b7> [--weights random|<file.safetensors>|hf:<repo>] [--source timm|tf|torchvision]
-                        [--seed N] [--split] [--fp16] [--out DIR]
-  models fetch <b0..b7> [--repo <hf repo>] [--split] [--fp16] [--out DIR]`;
+                        [--seed N] [--split] [--fp16] [--optimize] [--out DIR]
+  models fetch <b0..b7> [--repo <hf repo>] [--split] [--fp16] [--optimize] [--out DIR]
+  models optimize <model dir>`;
 
 class UsageError extends Error {}
 
@@ -33,6 +37,7 @@ function parseCommandLine(argv: readonly string[]) {
       repo: { type: 'string' },
       split: { type: 'boolean', default: false },
       fp16: { type: 'boolean', default: false },
+      optimize: { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
     },
     allowPositionals: true,
@@ -73,6 +78,7 @@ function commonOptions(p: Parsed): Partial<BuildOptions> {
   return {
     split: p.values.split,
     fp16: p.values.fp16,
+    optimize: p.values.optimize,
     ...(seed !== undefined ? { seed } : {}),
     ...(out ? { outDir: out } : {}),
     ...(source ? { source: source as PretrainedSource } : {}),
@@ -85,6 +91,18 @@ async function main(argv: readonly string[]): Promise<void> {
   if (command === 'stats') {
     const rows = variantStats();
     process.stdout.write(p.values.json ? `${JSON.stringify(rows)}\n` : `${formatStatsTable(rows)}\n`);
+    return;
+  }
+  if (command === 'optimize') {
+    const dir = p.positional[1];
+    if (!dir) throw new UsageError('missing model directory');
+    const started = Date.now();
+    const { files, optimized } = await preoptimizeModelDir(resolve(dir));
+    const size = files.reduce((a, f) => a + f.bytes, 0);
+    process.stdout.write(
+      `${dir}: optimised by ${optimized.by} (level ${optimized.level}), ${(size / 2 ** 20).toFixed(1)} MiB ` +
+        `(${((Date.now() - started) / 1000).toFixed(1)} s)\n`,
+    );
     return;
   }
   if (command === 'build' || command === 'fetch') {

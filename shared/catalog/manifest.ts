@@ -17,6 +17,11 @@ export const ModelManifestSchema = z.object({
   weights: z.enum(['untrained', 'pretrained']),
   source: z.enum(WEIGHT_SOURCES).default('random'),
   split: z.boolean().default(false),
+  /**
+   * Set when onnxruntime already optimised the graph (infra/models/preoptimize.ts): a runtime loads it with
+   * graph optimisation off, because optimising again only costs the first request.
+   */
+  optimized: z.object({ by: z.string().min(1), level: z.enum(['basic', 'extended']) }).optional(),
   input: z.object({ name: z.string().min(1), shape: z.array(z.union([z.string(), z.number()])).optional() }),
   output: z.object({ name: z.string().min(1), classes: z.number().int().positive() }),
   files: z

@@ -35,6 +35,14 @@ export interface OriginView {
   roundTripMs: number | null;
   /** The origin's queue wait estimate; null when it reports none (counted as 0). */
   queueWaitMs: number | null;
+  /** Per-model estimates reported by the origin (recent ones only); they take precedence over queueWaitMs. */
+  queueWaitByModel?: Partial<Record<ModelId, number>>;
+}
+
+/** The queue wait to expect for `model` on the origin; null when unknown (counted as 0). */
+export function queueWaitFor(view: OriginView, model?: ModelId): number | null {
+  const reported = model === undefined ? undefined : view.queueWaitByModel?.[model];
+  return reported ?? view.queueWaitMs;
 }
 
 export interface BudgetInputs {
@@ -71,9 +79,9 @@ export function budgetConflict(params: BudgetParams): string | null {
   return null;
 }
 
-/** Expected latency of an origin model: p95 + round trip + queue wait (unknown parts count as 0). */
-export function originExpectedMs(p95Ms: number, view: OriginView): number {
-  return p95Ms + (view.roundTripMs ?? 0) + (view.queueWaitMs ?? 0);
+/** Expected latency of an origin model: p95 + round trip + its queue wait (unknown parts count as 0). */
+export function originExpectedMs(p95Ms: number, view: OriginView, model?: ModelId): number {
+  return p95Ms + (view.roundTripMs ?? 0) + (queueWaitFor(view, model) ?? 0);
 }
 
 interface Candidate {
@@ -91,7 +99,7 @@ export function chooseByBudget(inputs: BudgetInputs): BudgetChoice {
       ? inputs.origin.map((m) => ({
           model: m.model,
           placement: 'origin' as const,
-          expectedMs: originExpectedMs(m.p95Ms, originView),
+          expectedMs: originExpectedMs(m.p95Ms, originView, m.model),
         }))
       : []),
   ].filter((c) => Number.isFinite(c.expectedMs) && c.expectedMs >= 0);
@@ -156,7 +164,7 @@ export function escalationFits(inputs: EscalationInputs): EscalationDecision {
       reason:
         'the origin model has no measured latency, so escalating cannot be promised within the budget; the edge answers',
     };
-  const expectedMs = elapsedMs + originExpectedMs(origin.p95Ms, originView);
+  const expectedMs = elapsedMs + originExpectedMs(origin.p95Ms, originView, origin.model);
   if (!(expectedMs <= budgetMs))
     return {
       escalate: false,
@@ -172,17 +180,23 @@ export function escalationFits(inputs: EscalationInputs): EscalationDecision {
 
 function describe(c: Candidate, view: OriginView): string {
   if (c.placement === 'edge') return `edge p95 ${round(c.expectedMs)} ms`;
-  const p95 = c.expectedMs - (view.roundTripMs ?? 0) - (view.queueWaitMs ?? 0);
-  return `origin p95 ${round(p95)} ms + round trip ${round(view.roundTripMs ?? 0)} ms + queue wait ${round(view.queueWaitMs ?? 0)} ms`;
+  const wait = queueWaitFor(view, c.model) ?? 0;
+  const p95 = c.expectedMs - (view.roundTripMs ?? 0) - wait;
+  return `origin p95 ${round(p95)} ms + round trip ${round(view.roundTripMs ?? 0)} ms + queue wait ${round(wait)} ms`;
 }
 
 function originNote(inputs: BudgetInputs): string {
   const { originView } = inputs;
   if (!originView.reachable)
     return `; origin models not considered: ${originView.unreachableReason ?? 'origin unavailable'}`;
+  const unreported = inputs.origin.filter((m) => queueWaitFor(originView, m.model) === null);
   const unknown = [
     originView.roundTripMs === null ? 'no round trip observed yet' : '',
-    originView.queueWaitMs === null ? 'the origin reports no queue wait' : '',
+    unreported.length === inputs.origin.length
+      ? 'no recent queue wait report from the origin'
+      : unreported.length > 0
+        ? `no recent queue wait report for ${unreported.map((m) => m.model).join(', ')}`
+        : '',
   ].filter(Boolean);
   return unknown.length > 0 && inputs.origin.length > 0 ? `; counted as 0: ${unknown.join(', ')}` : '';
 }

@@ -103,7 +103,7 @@ describe('chooseByBudget', () => {
     expect(tight).toMatchObject({ model: B(0), placement: 'edge', expectedMs: 440, budgetMet: false });
     // Unknown parts are said, not invented.
     expect(chooseByBudget({ ...inputs, budgetMs: 600_000 }).reason).toContain(
-      'the origin reports no queue wait',
+      'no recent queue wait report from the origin',
     );
   });
 

@@ -16,6 +16,8 @@ export interface EdgeCompute {
   isLoaded(model: ModelId): boolean;
   /** The weights named in the model's model.json in the bucket; undefined when it cannot be read. */
   weightsOf(env: Env, model: ModelId): Promise<'pretrained' | 'untrained' | undefined>;
+  /** Where a raw JPEG upload of `length` bytes is read into (a decoder's heap): held once, not copied. */
+  uploadBuffer?(length: number): Uint8Array;
   /** Internal routes mounted under /_debug when DEBUG_ROUTES=1. */
   debugRoutes?: Hono<AppEnv>;
 }

@@ -4,6 +4,7 @@ import { createEdgeApp } from './app.ts';
 import { runEdgeModel } from './classify/edge-run.ts';
 import { decodeProbed } from './classify/image-tensor.ts';
 import { debugRoutes } from './debug/route.ts';
+import { codecHeapBuffer } from './image/jpeg-turbo.ts';
 import { isLoaded } from './inference/registry.ts';
 import { readManifest } from './models/store.ts';
 
@@ -12,6 +13,7 @@ const app = createEdgeApp({
   runModel: runEdgeModel,
   isLoaded,
   weightsOf: async (env, model) => (await readManifest(env.MODELS, model).catch(() => null))?.weights,
+  uploadBuffer: codecHeapBuffer,
   debugRoutes: debugRoutes(),
 });
 

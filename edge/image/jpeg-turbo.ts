@@ -1,6 +1,7 @@
 /// <reference path="./wasm-modules.d.ts" />
 import turboWasm from '@cwasm/jpeg-turbo/jpeg-turbo.wasm';
 import { instantiate, Replaceable, type WasmMemory } from './codec-instance.ts';
+import { DECODE_BUDGET_BYTES } from './decode-plan.ts';
 
 // libjpeg-turbo 2.0 (TurboJPEG API) built for wasm32 by @cwasm/jpeg-turbo. Its own glue compiles the module
 // from bytes, which workerd forbids, so the module wrangler compiled is instantiated here. The build
@@ -76,19 +77,25 @@ export function jpegInstancesCreated(): number {
 // (not once in JavaScript and once more in the codec heap). The instance is used for that upload only and
 // is collected with it. Its heap must never grow while the upload is held: growing a WASM memory detaches
 // every view of it, and the request keeps the upload (to send it on to the origin, say). So before the
-// upload is placed, the heap is grown once by a reserve that any decode the per-image budget accepts fits
-// in (malloc, then free: the allocator keeps the space), and a decode that would need more is run on a
-// copy in the shared instance instead. Pages of the reserve that are never written are never resident.
+// upload is placed, the heap is grown once by a reserve (malloc, then free: the allocator keeps the space)
+// that brings it to the per-image decode budget: any decode the budget accepts for this file fits beside
+// it (decode-plan.ts), and one that would need more runs on a copy in the shared instance instead. The
+// instance's memory is then the budget the request was granted; pages never written are never resident.
 
-/** Room for a decode next to an upload: more than any decode the 24 MiB per-image budget accepts. */
-export const UPLOAD_DECODE_RESERVE_BYTES = 24 * 1024 * 1024;
 /** Row buffers, tables and libjpeg's state, beyond the output (decode-plan.ts counts the same). */
 const LIBJPEG_WORKING_BYTES = 1024 * 1024;
+
+/** Room for a decode beside an upload of `length` bytes. */
+function uploadReserve(length: number): number {
+  return Math.max(DECODE_BUDGET_BYTES - length, 2 * LIBJPEG_WORKING_BYTES);
+}
 
 interface Upload {
   tj: TurboExports;
   start: number;
   length: number;
+  /** Heap bytes a decode may take beside the upload. */
+  reserve: number;
   /** Set after libjpeg failed in this instance: its allocator is not trusted again. */
   failed: boolean;
 }
@@ -101,22 +108,23 @@ const uploads = new WeakMap<ArrayBuffer, Upload>();
  */
 export function codecHeapBuffer(length: number): Uint8Array {
   const tj = createTurbo();
-  const reserve = tj.malloc(length + UPLOAD_DECODE_RESERVE_BYTES);
-  if (!reserve) throw new LibjpegError('out of codec memory');
-  tj.free(reserve);
+  const reserve = uploadReserve(length);
+  const whole = tj.malloc(length + reserve);
+  if (!whole) throw new LibjpegError('out of codec memory');
+  tj.free(whole);
   const start = tj.malloc(Math.max(length, 1));
   if (!start) throw new LibjpegError('out of codec memory');
-  uploads.set(tj.memory.buffer, { tj, start, length, failed: false });
+  uploads.set(tj.memory.buffer, { tj, start, length, reserve, failed: false });
   return new Uint8Array(tj.memory.buffer, start, length);
 }
 
 /** Whether `bytes` lie in an upload buffer of codecHeapBuffer() whose instance can still decode them. */
-function uploadHolding(bytes: Uint8Array, outBytes: number): Upload | undefined {
+function uploadHolding(bytes: Uint8Array, heapBytes: number): Upload | undefined {
   const upload = uploads.get(bytes.buffer as ArrayBuffer);
   if (!upload || upload.failed || upload.tj.memory.buffer !== bytes.buffer) return undefined;
   const inside =
     bytes.byteOffset >= upload.start && bytes.byteOffset + bytes.byteLength <= upload.start + upload.length;
-  const fits = outBytes + LIBJPEG_WORKING_BYTES <= UPLOAD_DECODE_RESERVE_BYTES;
+  const fits = heapBytes <= upload.reserve;
   return inside && fits ? upload : undefined;
 }
 
@@ -125,15 +133,18 @@ function uploadHolding(bytes: Uint8Array, outBytes: number): Upload | undefined 
  * libjpeg reads the header first; its frame size must equal `expected` before the output is allocated.
  * `take` gets a view into the codec's heap, valid only during the call: it makes the one copy the caller
  * keeps (rotated, or plain), so the pixels are not copied twice. Bytes read into codecHeapBuffer() are
- * decoded where they lie; other bytes are copied into the shared instance's heap first.
+ * decoded where they lie when `heapBytes` (what the decode may allocate, from its plan; by default the
+ * output and libjpeg's working memory) fits their instance's reserve; other bytes are copied into the
+ * shared instance's heap first.
  */
 export function decodeJpegScaled<T>(
   bytes: Uint8Array,
   expected: { width: number; height: number },
   out: { width: number; height: number },
   take: (pixels: ScaledJpeg) => T,
+  heapBytes = out.width * out.height * 3 + LIBJPEG_WORKING_BYTES,
 ): T {
-  const upload = uploadHolding(bytes, out.width * out.height * 3);
+  const upload = uploadHolding(bytes, heapBytes);
   if (upload) {
     const heap = upload.tj.memory.buffer;
     let kept: T;

@@ -109,12 +109,12 @@ async function timedRequest(
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
 
 /** Median per-decode milliseconds, with the noop request (same body) subtracted. */
-async function latency(worker: BenchWorker, codec: string, body: Buffer): Promise<number> {
-  await timedRequest(worker, codec, body, 1); // instantiate the codec, warm the JIT
+async function latency(worker: BenchWorker, codec: string, body: Buffer, read = 'limit'): Promise<number> {
+  await timedRequest(worker, codec, body, 1, read); // instantiate the codec, warm the JIT
   const times: number[] = [];
   for (let i = 0; i < REPS; i++) {
-    const full = await timedRequest(worker, codec, body, PER_REQUEST);
-    const empty = await timedRequest(worker, 'noop', body, PER_REQUEST);
+    const full = await timedRequest(worker, codec, body, PER_REQUEST, read);
+    const empty = await timedRequest(worker, 'noop', body, PER_REQUEST, read);
     times.push((full - empty) / PER_REQUEST);
   }
   return Math.round(median(times) * 10) / 10;
@@ -227,6 +227,7 @@ async function main() {
   const warm = (await phoneJpeg(320, 240, 1)).jpeg;
   const pipelineMs: Record<string, number> = {};
   const decodeOnlyMs: Record<string, number> = {};
+  const decodeOnlyJsMs: Record<string, number> = {};
   const worker = flags['memory-only'] ? undefined : await startWorker();
   try {
     // Interleaved sizes within one runtime, so that background load hits all of them alike.
@@ -236,6 +237,12 @@ async function main() {
         worker as BenchWorker,
         'edge-decode',
         bodies[size.name] as Buffer,
+      );
+      decodeOnlyJsMs[size.name] = await latency(
+        worker as BenchWorker,
+        'edge-decode',
+        bodies[size.name] as Buffer,
+        'limit-js',
       );
     }
   } finally {
@@ -268,6 +275,8 @@ async function main() {
     pipelineMedianMs: pipelineMs,
     // The same decode without preprocessing: the difference is B0's preprocessing in workerd.
     decodeOnlyMedianMs: decodeOnlyMs,
+    // The same with the upload in a JavaScript buffer (copied into the shared codec instance per decode).
+    decodeOnlyJsBufferMedianMs: decodeOnlyJsMs,
     ratio12MPvs1MP: Math.round(((pipelineMs['12MP'] as number) / (pipelineMs['1MP'] as number)) * 100) / 100,
     ratio24MPvs1MP: Math.round(((pipelineMs['24MP'] as number) / (pipelineMs['1MP'] as number)) * 100) / 100,
     addedPeakMiB,

@@ -78,16 +78,21 @@ export function jpegInstancesCreated(): number {
 // is collected with it. Its heap must never grow while the upload is held: growing a WASM memory detaches
 // every view of it, and the request keeps the upload (to send it on to the origin, say). So before the
 // upload is placed, the heap is grown once by a reserve (malloc, then free: the allocator keeps the space)
-// that brings it to the per-image decode budget: any decode the budget accepts for this file fits beside
-// it (decode-plan.ts), and one that would need more runs on a copy in the shared instance instead. The
-// instance's memory is then the budget the request was granted; pages never written are never resident.
+// that holds the decode of a baseline phone photo at the edge's reduction (24 MP at 1/4: 4.5 MB of RGB plus
+// libjpeg's state); a decode planned to need more (a progressive file's coefficients, say) runs on a copy
+// in the shared instance instead, as every decode did before. The reserve is kept small because V8
+// accounts a WASM memory at its full length, written or not, so where an isolate's memory is metered it
+// may count in full; and it is taken for every JPEG upload as it arrives, before the decode budget is
+// asked. The upload's instance then holds about what the shared one grew to for the same decode.
 
 /** Row buffers, tables and libjpeg's state, beyond the output (decode-plan.ts counts the same). */
 const LIBJPEG_WORKING_BYTES = 1024 * 1024;
 
-/** Room for a decode beside an upload of `length` bytes. */
+/** Room for a decode beside an upload, within the per-image budget. */
+const UPLOAD_RESERVE_BYTES = 8 * 1024 * 1024;
+
 function uploadReserve(length: number): number {
-  return Math.max(DECODE_BUDGET_BYTES - length, 2 * LIBJPEG_WORKING_BYTES);
+  return Math.max(Math.min(UPLOAD_RESERVE_BYTES, DECODE_BUDGET_BYTES - length), 2 * LIBJPEG_WORKING_BYTES);
 }
 
 interface Upload {

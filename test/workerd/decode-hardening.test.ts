@@ -155,6 +155,16 @@ describe('phone photos in workerd', () => {
       body: { code: 'invalid_image' },
     });
     expect((await post(jpeg, EDGE_DECODE_MIN_SIDE, true)).size).toEqual([1500, 1000]);
+    // A progressive file keeps every coefficient while decoding: more than the upload's reserve, so it is
+    // decoded from a copy, and the upload stays intact all the same.
+    const progressive = new Uint8Array(
+      await sharp(await generatedJpeg(2400, 1800))
+        .jpeg({ progressive: true })
+        .toBuffer(),
+    );
+    const copied = await post(progressive, EDGE_DECODE_MIN_SIDE, true);
+    expect(copied).toMatchObject({ status: 200, size: [1200, 900], intact: true });
+    expect(Buffer.from(copied.data).equals(Buffer.from((await post(progressive)).data))).toBe(true);
   });
 
   it('decodes a 24 MP JPEG to 1500x1000 and refuses the same as PNG with the PNG limit', async () => {

@@ -31,6 +31,10 @@ export function createEdgeApp(compute: EdgeCompute): OpenAPIHono<AppEnv> {
   app.use('*', requireConfig());
   app.use('*', apiKeyAuth({ publicPaths: ['/', '/healthz', '/openapi.json'] }));
 
+  app.use(classifyRoute.path, async (c, next) => {
+    c.set('uploadBuffer', compute.uploadBuffer);
+    await next();
+  });
   app.openapi(classifyRoute, classifyHandler(compute), singleImageHook);
   app.all(classifyRoute.path, (c) => sendError(c, 'method_not_allowed', 'Use POST for /v1/classify.'));
   app.openapi(batchRoute, batchHandler(compute), batchHook);

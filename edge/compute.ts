@@ -19,6 +19,8 @@ export interface EdgeCompute {
   weightsOf(env: Env, model: ModelId): Promise<'pretrained' | 'untrained' | undefined>;
   /** The result cache's store and weights checksums; without it the cache is bypassed. */
   resultCache?: ResultCacheDeps;
+  /** Where a raw JPEG upload of `length` bytes is read into (a decoder's heap): held once, not copied. */
+  uploadBuffer?(length: number): Uint8Array;
   /** Internal routes mounted under /_debug when DEBUG_ROUTES=1. */
   debugRoutes?: Hono<AppEnv>;
 }

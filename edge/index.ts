@@ -6,6 +6,7 @@ import { workersResultStore } from './cache/store.ts';
 import { runEdgeModel } from './classify/edge-run.ts';
 import { decodeProbed } from './classify/image-tensor.ts';
 import { debugRoutes } from './debug/route.ts';
+import { codecHeapBuffer } from './image/jpeg-turbo.ts';
 import { isLoaded, loadedModel } from './inference/registry.ts';
 import { readManifest } from './models/store.ts';
 
@@ -22,6 +23,7 @@ const app = createEdgeApp({
         ? weightsChecksum((await loadedModel(env, model)).manifest)
         : bucketWeightsChecksum(env, model),
   },
+  uploadBuffer: codecHeapBuffer,
   debugRoutes: debugRoutes(),
 });
 

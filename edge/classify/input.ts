@@ -29,6 +29,11 @@ export function bodyForm(contentType: string | undefined): BodyForm {
   );
 }
 
+/** Whether the body is a raw JPEG upload (image/jpeg). */
+export function isJpegUpload(contentType: string | undefined): boolean {
+  return (contentType ?? '').split(';')[0]?.trim().toLowerCase() === 'image/jpeg';
+}
+
 /** Route middleware: a 415 for an unaccepted Content-Type before the body is read. */
 export function acceptedBodyForm(): MiddlewareHandler {
   return async (c, next) => {

@@ -7,7 +7,7 @@ import {
 import { ErrorEnvelopeSchema } from '../../shared/api/errors.ts';
 import { edgeConfig } from '../config.ts';
 import { bodyLimit } from '../http/body-limit.ts';
-import { acceptedBodyForm, bodyForm } from './input.ts';
+import { acceptedBodyForm, bodyForm, isJpegUpload } from './input.ts';
 
 /** multipart/form-data: the file in field `image`, parameters as further fields (or in the query). */
 export const ClassifyFormSchema = ClassifyParamsSchema.extend({
@@ -34,6 +34,9 @@ export const classifyRoute = createRoute({
     bodyLimit({
       maxBytes: (c) => edgeConfig(c.env).maxBodyBytes,
       reparsed: (c) => bodyForm(c.req.header('content-type')) !== 'image',
+      // A raw JPEG goes straight into the decoder's heap, where it is decoded without another copy.
+      allocate: (c, length) =>
+        isJpegUpload(c.req.header('content-type')) ? c.get('uploadBuffer')?.(length) : undefined,
     }),
   ] as const,
   request: {

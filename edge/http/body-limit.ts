@@ -9,6 +9,12 @@ export interface BodyLimitOptions {
    * the bytes. Default: always. A raw upload answers false: rebuilding would copy it once more.
    */
   reparsed?: (c: Context) => boolean;
+  /**
+   * Where a body of declared length is read into; default: a new ArrayBuffer of that length. An image
+   * upload can go straight into a decoder's WASM heap (edge/image/jpeg-turbo.ts codecHeapBuffer), so that
+   * it is held once. Called only after the length passed the limit; undefined means the default.
+   */
+  allocate?: (c: Context, length: number) => Uint8Array | undefined;
 }
 
 export type BodyVariables = { body: Uint8Array };
@@ -35,10 +41,15 @@ export function bodyLimit(options: BodyLimitOptions): MiddlewareHandler<{ Variab
       if (length > max) throw tooLarge(max);
     }
     const body = c.req.raw.body;
-    let bytes = new Uint8Array(0);
-    if (body) bytes = length === undefined ? await readAtMost(body, max) : await readDeclared(body, length);
+    let bytes: Uint8Array = new Uint8Array(0);
+    if (body && length === undefined) bytes = await readAtMost(body, max);
+    else if (body && length !== undefined) {
+      const into = options.allocate?.(c, length);
+      bytes = into ? await readInto(body, into) : await readDeclared(body, length);
+    }
     c.set('body', bytes);
-    if (options.reparsed?.(c) ?? true) c.req.raw = new Request(c.req.raw, { body: bytes });
+    if (options.reparsed?.(c) ?? true)
+      c.req.raw = new Request(c.req.raw, { body: bytes as Uint8Array<ArrayBuffer> });
     await next();
   };
 }
@@ -76,10 +87,7 @@ function longerThanDeclared(): ApiError {
  * A body of known length, read into one buffer of that size: a byte reader fills it in place, a plain
  * reader's chunks are copied in and dropped one by one. A shorter body is returned as what arrived.
  */
-async function readDeclared(
-  stream: ReadableStream<Uint8Array>,
-  length: number,
-): Promise<Uint8Array<ArrayBuffer>> {
+async function readDeclared(stream: ReadableStream<Uint8Array>, length: number): Promise<Uint8Array> {
   let byob: ReadableStreamBYOBReader | undefined;
   try {
     byob = stream.getReader({ mode: 'byob' });
@@ -103,20 +111,55 @@ async function readDeclared(
     }
     return new Uint8Array(buffer, 0, filled);
   }
-  const reader = stream.getReader();
-  const out = new Uint8Array(length);
+  return readInto(stream, new Uint8Array(length));
+}
+
+/** Bounce buffer size for reading into a caller's buffer: small, and reused for every chunk. */
+const BOUNCE_BYTES = 64 * 1024;
+
+/**
+ * A body of known length, read into a buffer the caller provides. A view into a WASM memory cannot be
+ * handed to a byte reader (it would transfer the buffer), so a byte stream is read through one small
+ * bounce buffer, reused for every chunk: a plain reader would leave every chunk behind as garbage, as
+ * much again as the body until the collector runs. A plain stream's chunks are copied in one by one.
+ */
+async function readInto(stream: ReadableStream<Uint8Array>, out: Uint8Array): Promise<Uint8Array> {
+  let byob: ReadableStreamBYOBReader | undefined;
+  try {
+    byob = stream.getReader({ mode: 'byob' });
+  } catch {
+    // Not a byte stream: read its chunks below.
+  }
   let filled = 0;
+  if (byob) {
+    let bounce = new ArrayBuffer(BOUNCE_BYTES);
+    for (;;) {
+      const { done, value } = await byob.read(new Uint8Array(bounce));
+      if (value) {
+        if (filled + value.byteLength > out.length) {
+          await byob.cancel();
+          throw longerThanDeclared();
+        }
+        out.set(value, filled);
+        filled += value.byteLength;
+        bounce = value.buffer as ArrayBuffer; // the view we passed was transferred
+      }
+      if (done || !value) break;
+    }
+    return filled === out.length ? out : out.subarray(0, filled);
+  }
+  const reader = stream.getReader();
   for (;;) {
     const { done, value } = await reader.read();
     if (done) break;
-    if (filled + value.byteLength > length) {
+    if (filled + value.byteLength > out.length) {
       await discardRest(reader, DRAIN_LIMIT_BYTES);
       throw longerThanDeclared();
     }
     out.set(value, filled);
     filled += value.byteLength;
   }
-  return filled === length ? out : out.subarray(0, filled);
+  return filled === out.length ? out : out.subarray(0, filled);
 }
 
 /** A body of unknown length: its chunks are joined once and then let go. */

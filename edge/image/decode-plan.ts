@@ -35,6 +35,8 @@ export interface DecodePlan {
   scale: number;
   /** Estimated peak bytes of the decode, input copy included. */
   bytes: number;
+  /** Of those, what the decoder allocates in its own heap beside the input: output, coefficients, state. */
+  heapBytes: number;
 }
 
 /**
@@ -59,11 +61,13 @@ export function planDecode(probe: ImageProbe, minSide: number): DecodePlan {
       : 0;
     const bytes =
       probe.byteLength + pixels(width, height) * JPEG_BYTES_PER_PIXEL + coefficients + FIXED_OVERHEAD;
-    return { width, height, scale, bytes };
+    const heapBytes = pixels(width, height) * 3 + coefficients + FIXED_OVERHEAD;
+    return { width, height, scale, bytes, heapBytes };
   }
   const perPixel = probe.type === 'image/png' ? PNG_BYTES_PER_PIXEL : WEBP_BYTES_PER_PIXEL;
   const bytes = probe.byteLength + pixels(probe.width, probe.height) * perPixel + FIXED_OVERHEAD;
-  return { width: probe.width, height: probe.height, scale: 1, bytes };
+  const heapBytes = bytes - probe.byteLength;
+  return { width: probe.width, height: probe.height, scale: 1, bytes, heapBytes };
 }
 
 const mp = (pixels: number) => `${(pixels / 1e6).toFixed(1)} MP`;

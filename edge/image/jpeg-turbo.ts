@@ -1,6 +1,7 @@
 /// <reference path="./wasm-modules.d.ts" />
 import turboWasm from '@cwasm/jpeg-turbo/jpeg-turbo.wasm';
 import { instantiate, Replaceable, type WasmMemory } from './codec-instance.ts';
+import { DECODE_BUDGET_BYTES } from './decode-plan.ts';
 
 // libjpeg-turbo 2.0 (TurboJPEG API) built for wasm32 by @cwasm/jpeg-turbo. Its own glue compiles the module
 // from bytes, which workerd forbids, so the module wrangler compiled is instantiated here. The build
@@ -43,7 +44,7 @@ const fail = (what: string) => () => {
   throw new LibjpegError(what);
 };
 
-const turbo = new Replaceable<TurboExports>(() => {
+function createTurbo(): TurboExports {
   const exports = instantiate(turboWasm, {
     env: { setjmp: () => 0, longjmp: fail('corrupt JPEG data') },
     wasi_snapshot_preview1: {
@@ -56,7 +57,9 @@ const turbo = new Replaceable<TurboExports>(() => {
     },
   });
   return exports as TurboExports;
-});
+}
+
+const turbo = new Replaceable<TurboExports>(createTurbo);
 
 export interface ScaledJpeg {
   width: number;
@@ -70,50 +73,139 @@ export function jpegInstancesCreated(): number {
   return turbo.created;
 }
 
+// An upload can be read straight into the heap of a TurboJPEG instance of its own, so the file is held once
+// (not once in JavaScript and once more in the codec heap). The instance is used for that upload only and
+// is collected with it. Its heap must never grow while the upload is held: growing a WASM memory detaches
+// every view of it, and the request keeps the upload (to send it on to the origin, say). So before the
+// upload is placed, the heap is grown once by a reserve (malloc, then free: the allocator keeps the space)
+// that holds the decode of a baseline phone photo at the edge's reduction (24 MP at 1/4: 4.5 MB of RGB plus
+// libjpeg's state); a decode planned to need more (a progressive file's coefficients, say) runs on a copy
+// in the shared instance instead, as every decode did before. The reserve is kept small because V8
+// accounts a WASM memory at its full length, written or not, so where an isolate's memory is metered it
+// may count in full; and it is taken for every JPEG upload as it arrives, before the decode budget is
+// asked. The upload's instance then holds about what the shared one grew to for the same decode.
+
+/** Row buffers, tables and libjpeg's state, beyond the output (decode-plan.ts counts the same). */
+const LIBJPEG_WORKING_BYTES = 1024 * 1024;
+
+/** Room for a decode beside an upload, within the per-image budget. */
+const UPLOAD_RESERVE_BYTES = 8 * 1024 * 1024;
+
+function uploadReserve(length: number): number {
+  return Math.max(Math.min(UPLOAD_RESERVE_BYTES, DECODE_BUDGET_BYTES - length), 2 * LIBJPEG_WORKING_BYTES);
+}
+
+interface Upload {
+  tj: TurboExports;
+  start: number;
+  length: number;
+  /** Heap bytes a decode may take beside the upload. */
+  reserve: number;
+  /** Set after libjpeg failed in this instance: its allocator is not trusted again. */
+  failed: boolean;
+}
+
+const uploads = new WeakMap<ArrayBuffer, Upload>();
+
+/**
+ * A buffer of `length` bytes inside a fresh TurboJPEG instance's heap, for reading an upload into.
+ * A JPEG decoded from (a view of) it is read in place; anything else treats it as ordinary bytes.
+ */
+export function codecHeapBuffer(length: number): Uint8Array {
+  const tj = createTurbo();
+  const reserve = uploadReserve(length);
+  const whole = tj.malloc(length + reserve);
+  if (!whole) throw new LibjpegError('out of codec memory');
+  tj.free(whole);
+  const start = tj.malloc(Math.max(length, 1));
+  if (!start) throw new LibjpegError('out of codec memory');
+  uploads.set(tj.memory.buffer, { tj, start, length, reserve, failed: false });
+  return new Uint8Array(tj.memory.buffer, start, length);
+}
+
+/** Whether `bytes` lie in an upload buffer of codecHeapBuffer() whose instance can still decode them. */
+function uploadHolding(bytes: Uint8Array, heapBytes: number): Upload | undefined {
+  const upload = uploads.get(bytes.buffer as ArrayBuffer);
+  if (!upload || upload.failed || upload.tj.memory.buffer !== bytes.buffer) return undefined;
+  const inside =
+    bytes.byteOffset >= upload.start && bytes.byteOffset + bytes.byteLength <= upload.start + upload.length;
+  const fits = heapBytes <= upload.reserve;
+  return inside && fits ? upload : undefined;
+}
+
 /**
  * Decodes with DCT scaling to `width` x `height` (the image's size divided by 1, 2, 4 or 8, rounded up).
  * libjpeg reads the header first; its frame size must equal `expected` before the output is allocated.
  * `take` gets a view into the codec's heap, valid only during the call: it makes the one copy the caller
- * keeps (rotated, or plain), so the pixels are not copied twice.
+ * keeps (rotated, or plain), so the pixels are not copied twice. Bytes read into codecHeapBuffer() are
+ * decoded where they lie when `heapBytes` (what the decode may allocate, from its plan; by default the
+ * output and libjpeg's working memory) fits their instance's reserve; other bytes are copied into the
+ * shared instance's heap first.
  */
 export function decodeJpegScaled<T>(
   bytes: Uint8Array,
   expected: { width: number; height: number },
   out: { width: number; height: number },
   take: (pixels: ScaledJpeg) => T,
+  heapBytes = out.width * out.height * 3 + LIBJPEG_WORKING_BYTES,
 ): T {
+  const upload = uploadHolding(bytes, heapBytes);
+  if (upload) {
+    const heap = upload.tj.memory.buffer;
+    let kept: T;
+    try {
+      kept = decodeAt(upload.tj, bytes.byteOffset, bytes.length, expected, out, take);
+    } catch (error) {
+      upload.failed = true;
+      throw error;
+    }
+    // The reserve makes this unreachable; were it reached, the request would have lost its upload.
+    if (upload.tj.memory.buffer !== heap) throw new Error('the codec heap grew under the upload it holds');
+    return kept;
+  }
   return turbo.run((tj) => {
     const src = tj.malloc(bytes.length);
-    const info = tj.malloc(16);
-    const handle = tj.tjInitDecompress();
-    if (!src || !info || !handle) throw new LibjpegError('out of codec memory');
+    if (!src) throw new LibjpegError('out of codec memory');
     new Uint8Array(tj.memory.buffer, src, bytes.length).set(bytes);
-    if (tj.tjDecompressHeader3(handle, src, bytes.length, info, info + 4, info + 8, info + 12) !== 0)
-      throw new LibjpegError('unreadable JPEG header');
-    const [width, height] = new Int32Array(tj.memory.buffer, info, 2);
-    if (width !== expected.width || height !== expected.height) {
-      throw new LibjpegError(
-        `libjpeg reads the frame as ${width}x${height}, the header walk as ${expected.width}x${expected.height}`,
-      );
-    }
-    const size = out.width * out.height * 3;
-    const dst = tj.malloc(size);
-    if (!dst) throw new LibjpegError('out of codec memory');
-    // Asked for a smaller size, TurboJPEG picks the largest DCT scaling factor that fits inside it.
-    if (
-      tj.tjDecompress2(handle, src, bytes.length, dst, out.width, out.width * 3, out.height, TJPF_RGB, 0) !==
-      0
-    )
-      throw new LibjpegError('corrupt JPEG data');
-    const kept = take({
-      width: out.width,
-      height: out.height,
-      data: new Uint8Array(tj.memory.buffer, dst, size),
-    });
-    tj.free(dst);
+    const kept = decodeAt(tj, src, bytes.length, expected, out, take);
     tj.free(src);
-    tj.free(info);
-    tj.tjDestroy(handle);
     return kept;
   });
+}
+
+/** The decode itself, on compressed bytes at `src` in `tj`'s heap. */
+function decodeAt<T>(
+  tj: TurboExports,
+  src: number,
+  length: number,
+  expected: { width: number; height: number },
+  out: { width: number; height: number },
+  take: (pixels: ScaledJpeg) => T,
+): T {
+  const info = tj.malloc(16);
+  const handle = tj.tjInitDecompress();
+  if (!info || !handle) throw new LibjpegError('out of codec memory');
+  if (tj.tjDecompressHeader3(handle, src, length, info, info + 4, info + 8, info + 12) !== 0)
+    throw new LibjpegError('unreadable JPEG header');
+  const [width, height] = new Int32Array(tj.memory.buffer, info, 2);
+  if (width !== expected.width || height !== expected.height) {
+    throw new LibjpegError(
+      `libjpeg reads the frame as ${width}x${height}, the header walk as ${expected.width}x${expected.height}`,
+    );
+  }
+  const size = out.width * out.height * 3;
+  const dst = tj.malloc(size);
+  if (!dst) throw new LibjpegError('out of codec memory');
+  // Asked for a smaller size, TurboJPEG picks the largest DCT scaling factor that fits inside it.
+  if (tj.tjDecompress2(handle, src, length, dst, out.width, out.width * 3, out.height, TJPF_RGB, 0) !== 0)
+    throw new LibjpegError('corrupt JPEG data');
+  const kept = take({
+    width: out.width,
+    height: out.height,
+    data: new Uint8Array(tj.memory.buffer, dst, size),
+  });
+  tj.free(dst);
+  tj.free(info);
+  tj.tjDestroy(handle);
+  return kept;
 }

@@ -6,6 +6,7 @@ import { type BodyVariables, bodyLimit } from '../../edge/http/body-limit.ts';
 import { decodeJpeg, decodePng, decodeWebp } from '../../edge/image/codecs.ts';
 import { decodeImage } from '../../edge/image/decode.ts';
 import { EDGE_DECODE_MIN_SIDE } from '../../edge/image/edge-limits.ts';
+import { codecHeapBuffer } from '../../edge/image/jpeg-turbo.ts';
 import { probeImage } from '../../edge/image/probe.ts';
 
 // Benchmark worker: decodes the request body `n` times with the named candidate and answers with a
@@ -50,11 +51,19 @@ const MAX_BODY_BYTES = 10 * 1024 * 1024;
 
 /**
  * How the body is read (`?read=`): `arraybuffer`, request.arrayBuffer() (the default); `limit`, the edge's
- * body-limit middleware as the classify route uses it for a raw image; `chunks`, what that middleware did
- * before (chunks joined, request rebuilt around the bytes for re-parsing), kept to compare within a run.
+ * body-limit middleware as the classify route uses it for a raw JPEG (read straight into the decoder's
+ * heap); `limit-js`, the same middleware reading into a JavaScript buffer, as it did before; `chunks`, what
+ * that middleware did before that (chunks joined, request rebuilt around the bytes for re-parsing).
  */
 const limited = new Hono<{ Variables: BodyVariables }>()
-  .use(bodyLimit({ maxBytes: () => MAX_BODY_BYTES, reparsed: () => false }))
+  .use(
+    bodyLimit({
+      maxBytes: () => MAX_BODY_BYTES,
+      reparsed: () => false,
+      allocate: (c, length) =>
+        new URL(c.req.url).searchParams.get('read') === 'limit' ? codecHeapBuffer(length) : undefined,
+    }),
+  )
   .post('*', (c) => run(c.req.raw, c.var.body));
 
 async function readChunks(request: Request): Promise<{ bytes: Uint8Array; rebuilt: Request }> {
@@ -77,7 +86,7 @@ async function readChunks(request: Request): Promise<{ bytes: Uint8Array; rebuil
 export default {
   async fetch(request: Request): Promise<Response> {
     const read = new URL(request.url).searchParams.get('read') ?? 'arraybuffer';
-    if (read === 'limit') return limited.fetch(request);
+    if (read === 'limit' || read === 'limit-js') return limited.fetch(request);
     if (read === 'chunks') {
       const { bytes, rebuilt } = await readChunks(request);
       const response = await run(request, bytes);

@@ -4,7 +4,7 @@
 //    memory one request adds to workerd (VmHWM reset through /proc/PID/clear_refs, fresh runtime per size).
 //  - With --codecs: the full-size codec comparison (WASM versus pure JS) that chose the codecs.
 //
-//   npx tsx infra/bench/decode.ts [--reps 7] [--codecs]
+//   npx tsx infra/bench/decode.ts [--reps 7] [--codecs] [--memory-only]
 //
 // Latency is measured from outside (workerd's clocks stand still while JavaScript runs): each request
 // decodes the body `n` times; a `noop` request with the same body is subtracted.
@@ -19,7 +19,14 @@ import { unstable_startWorker } from 'wrangler';
 process.env.CLOUDFLARE_CF_FETCH_ENABLED ??= 'false';
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const PHOTOS = join(ROOT, '../shared/data/imagenet-val-100/images');
-const { values: flags } = parseArgs({ options: { reps: { type: 'string', default: '7' } }, strict: true });
+const { values: flags } = parseArgs({
+  options: {
+    reps: { type: 'string', default: '7' },
+    codecs: { type: 'boolean', default: false },
+    'memory-only': { type: 'boolean', default: false },
+  },
+  strict: true,
+});
 const REPS = Number(flags.reps);
 if (!Number.isInteger(REPS) || REPS < 1) throw new Error('--reps must be a positive whole number');
 const PER_REQUEST = 3;
@@ -102,12 +109,12 @@ async function timedRequest(
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
 
 /** Median per-decode milliseconds, with the noop request (same body) subtracted. */
-async function latency(worker: BenchWorker, codec: string, body: Buffer): Promise<number> {
-  await timedRequest(worker, codec, body, 1); // instantiate the codec, warm the JIT
+async function latency(worker: BenchWorker, codec: string, body: Buffer, read = 'limit'): Promise<number> {
+  await timedRequest(worker, codec, body, 1, read); // instantiate the codec, warm the JIT
   const times: number[] = [];
   for (let i = 0; i < REPS; i++) {
-    const full = await timedRequest(worker, codec, body, PER_REQUEST);
-    const empty = await timedRequest(worker, 'noop', body, PER_REQUEST);
+    const full = await timedRequest(worker, codec, body, PER_REQUEST, read);
+    const empty = await timedRequest(worker, 'noop', body, PER_REQUEST, read);
     times.push((full - empty) / PER_REQUEST);
   }
   return Math.round(median(times) * 10) / 10;
@@ -171,11 +178,13 @@ async function addedPeak(body: Buffer, warm: Buffer, codec: string, read: string
   const worker = await startWorker();
   try {
     await timedRequest(worker, 'pipeline', warm, 1);
-    const pids = workerdPids();
+    // Only the runtimes still there after the warm-up (wrangler may start and stop helpers).
+    const pids = workerdPids().filter((pid) => existsSync(`/proc/${pid}/status`));
     resetPeaks(pids);
     const before = new Map(pids.map((pid) => [pid, memoryMiB(pid)]));
     await timedRequest(worker, codec, body, 1, read);
     const grown = pids
+      .filter((pid) => existsSync(`/proc/${pid}/status`))
       .map((pid) => ({ pid, added: memoryMiB(pid).peak - (before.get(pid) as { rss: number }).rss }))
       .sort((a, b) => b.added - a.added)[0];
     return grown?.added ?? Number.NaN;
@@ -218,20 +227,33 @@ async function main() {
   const warm = (await phoneJpeg(320, 240, 1)).jpeg;
   const pipelineMs: Record<string, number> = {};
   const decodeOnlyMs: Record<string, number> = {};
-  const worker = await startWorker();
+  const decodeOnlyJsMs: Record<string, number> = {};
+  const worker = flags['memory-only'] ? undefined : await startWorker();
   try {
     // Interleaved sizes within one runtime, so that background load hits all of them alike.
-    for (const size of SIZES) {
-      pipelineMs[size.name] = await latency(worker, 'pipeline', bodies[size.name] as Buffer);
-      decodeOnlyMs[size.name] = await latency(worker, 'edge-decode', bodies[size.name] as Buffer);
+    for (const size of worker ? SIZES : []) {
+      pipelineMs[size.name] = await latency(worker as BenchWorker, 'pipeline', bodies[size.name] as Buffer);
+      decodeOnlyMs[size.name] = await latency(
+        worker as BenchWorker,
+        'edge-decode',
+        bodies[size.name] as Buffer,
+      );
+      decodeOnlyJsMs[size.name] = await latency(
+        worker as BenchWorker,
+        'edge-decode',
+        bodies[size.name] as Buffer,
+        'limit-js',
+      );
     }
   } finally {
-    await worker.dispose();
+    await worker?.dispose();
   }
-  // Peak per body reader (see decode-worker.ts): `limit` is the route's, `chunks` the one it replaced,
+  // Peak per body reader (see decode-worker.ts): `limit` is the route's (into the decoder's heap),
+  // `limit-js` the same into a JavaScript buffer (before), `chunks` the one that replaced,
   // `arraybuffer` request.arrayBuffer(). `noop` answers the same upload without decoding it.
   const CASES = [
     ['pipeline', 'limit'],
+    ['pipeline', 'limit-js'],
     ['pipeline', 'chunks'],
     ['noop', 'limit'],
     ['noop', 'chunks'],
@@ -253,11 +275,13 @@ async function main() {
     pipelineMedianMs: pipelineMs,
     // The same decode without preprocessing: the difference is B0's preprocessing in workerd.
     decodeOnlyMedianMs: decodeOnlyMs,
+    // The same with the upload in a JavaScript buffer (copied into the shared codec instance per decode).
+    decodeOnlyJsBufferMedianMs: decodeOnlyJsMs,
     ratio12MPvs1MP: Math.round(((pipelineMs['12MP'] as number) / (pipelineMs['1MP'] as number)) * 100) / 100,
     ratio24MPvs1MP: Math.round(((pipelineMs['24MP'] as number) / (pipelineMs['1MP'] as number)) * 100) / 100,
     addedPeakMiB,
     loadAverage: loadavg().map((x) => Math.round(x * 10) / 10),
-    ...(process.argv.includes('--codecs') ? { codecs: await codecComparison() } : {}),
+    ...(flags.codecs ? { codecs: await codecComparison() } : {}),
   };
   console.log(JSON.stringify(result, null, 2));
 }

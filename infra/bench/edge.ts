@@ -5,7 +5,7 @@
 //
 // Per model: workerd_ms (median request latency seen by the client), native_1t_ms (median session.run
 // on onnxruntime-node, 1 thread), ratio, preprocess_share ((decode + preprocess) / total from the
-// response's timings_ms), cold_ms (first request on a fresh isolate: ORT start, model load from R2 and
+// response's timings_ms; warm_decode_ms and warm_preprocess_ms are its parts), cold_ms (first request on a fresh isolate: ORT start, model load from R2 and
 // the request) and cold_parts (its parts, see coldParts in edge-measure.ts), wasm_heap_mib (ORT's WASM memory after that model loaded, from /_debug/inference).
 // Workerd requests and native runs alternate so that both see the same background load.
 // The Worker runs from a `wrangler deploy --dry-run` bundle, so source edits cannot restart it mid-run.
@@ -92,6 +92,8 @@ async function measureModel(
         median(warm.map((s) => (s.timings.decode + s.timings.preprocess) / s.timings.total)),
         3,
       ),
+      warm_decode_ms: round(median(warm.map((s) => s.timings.decode))),
+      warm_preprocess_ms: round(median(warm.map((s) => s.timings.preprocess))),
       cold_ms: round(cold.elapsed),
       cold_parts: coldParts(cold, load),
       wasm_heap_mib: round(heap / MIB),

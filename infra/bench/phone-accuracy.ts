@@ -6,7 +6,10 @@
 // the originals decoded as the eval does, and with the same 12 MP JPEG decoded at full size by libvips.
 // Prints JSON; skips with a printed reason when ../shared is absent.
 //
-//   npm run -s bench:phone -- --json [--limit N]
+//   npm run -s bench:phone -- --json [--limit N] [--size 4032x3024] [--min-side N]
+//
+// --size re-encodes at another size (long x short side); --min-side tries another reduction rule than the
+// edge's (EDGE_DECODE_MIN_SIDE: the strongest reduction whose shorter side stays >= N).
 import { existsSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import path from 'node:path';
@@ -23,16 +26,23 @@ const SHARED = path.resolve(REPO_ROOT, '../shared');
 const DATA = path.join(SHARED, 'data/imagenet-val-100');
 const CATALOG = path.join(SHARED, 'models/imagenet-mobilenet/models.json');
 const MODEL = 'mobilenet_v2_1.0_224';
-const PHONE = { long: 4032, short: 3024 };
-
 const args = process.argv.slice(2);
-const limitAt = args.indexOf('--limit');
-const LIMIT = limitAt >= 0 ? Number(args[limitAt + 1]) : undefined;
+const option = (name: string) => {
+  const at = args.indexOf(name);
+  return at >= 0 ? args[at + 1] : undefined;
+};
+const LIMIT = option('--limit') === undefined ? undefined : Number(option('--limit'));
+const [long, short] = (option('--size') ?? '4032x3024').split('x').map(Number);
+if (!long || !short || short > long) throw new Error('--size must be LONGxSHORT, e.g. 4032x3024');
+const PHONE = { long, short };
+const MIN_SIDE = Number(option('--min-side') ?? EDGE_DECODE_MIN_SIDE);
+if (!Number.isInteger(MIN_SIDE) || MIN_SIDE < 1)
+  throw new Error('--min-side must be a positive whole number');
 const log = (message: string) => {
   if (!args.includes('--json')) console.error(message);
 };
 
-/** The photo as a phone would store it: 4032x3024 pixels, portrait ones rotated with EXIF orientation 6. */
+/** The photo as a phone would store it: 4032x3024 pixels (--size), portrait ones rotated with EXIF orientation 6. */
 async function phoneJpeg(file: string): Promise<{ jpeg: Buffer; aspectChange: number }> {
   const { width = 1, height = 1 } = await sharp(file).metadata();
   const portrait = height > width;
@@ -62,7 +72,7 @@ async function main(): Promise<void> {
   const photos = readLabels(DATA, LIMIT);
   const worker = await startDecodeWorker();
   const edgeDecode = async (jpeg: Buffer): Promise<RgbImage> => {
-    const res = await worker.fetch(`http://bench/decode?minSide=${EDGE_DECODE_MIN_SIDE}`, {
+    const res = await worker.fetch(`http://bench/decode?minSide=${MIN_SIDE}`, {
       method: 'POST',
       body: new Uint8Array(jpeg),
     });
@@ -123,6 +133,7 @@ async function main(): Promise<void> {
     model: MODEL,
     images: rows.length,
     phone_jpeg: `${PHONE.long}x${PHONE.short} q92, portrait photos with EXIF orientation 6`,
+    min_side: MIN_SIDE,
     edge_decoded_sizes: [...new Set(rows.map((r) => r.edgeSize))],
     aspect_changed_over_2pct: rows.filter((r) => r.aspectChange > 0.02).length,
     top1_correct: {

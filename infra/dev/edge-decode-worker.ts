@@ -1,6 +1,6 @@
 import { decodeImage } from '../../edge/image/decode.ts';
 import { ImageError } from '../../edge/image/errors.ts';
-import { jpegInstancesCreated } from '../../edge/image/jpeg-turbo.ts';
+import { codecHeapBuffer, jpegInstancesCreated } from '../../edge/image/jpeg-turbo.ts';
 import { checkDimensions, DEFAULT_LIMITS } from '../../edge/image/limits.ts';
 import { pngInstancesCreated } from '../../edge/image/png-codec.ts';
 import { probeImage } from '../../edge/image/probe.ts';
@@ -10,6 +10,9 @@ import { type PreprocessSpec, preprocess } from '../../shared/preprocess/index.t
 //   POST /decode            → packed RGB bytes, size in x-width / x-height
 //   POST /preprocess?spec=  → float32 [3, crop, crop] bytes
 //   ?minSide=N              → edge limits and JPEG reduction as in production (shorter side >= N)
+//   ?heap=1                 → the upload is placed in a decoder heap (codecHeapBuffer), as the classify
+//                             route reads a raw JPEG; x-upload-intact says whether it was unchanged after
+//                             the decode (length and checksum)
 //   GET /instances          → how many codec instances were created (each failure replaces one)
 // Image errors answer { code, message } with status 400 / 413 / 415.
 
@@ -26,6 +29,12 @@ function packedRgb(image: { channels: number; data: Uint8Array }): Uint8Array {
   return out;
 }
 
+function checksum(bytes: Uint8Array): number {
+  let sum = 0;
+  for (let i = 0; i < bytes.length; i++) sum = (sum * 31 + (bytes[i] as number)) | 0;
+  return sum;
+}
+
 export default {
   async fetch(request: Request): Promise<Response> {
     const url = new URL(request.url);
@@ -33,7 +42,11 @@ export default {
       return Response.json({ jpeg: jpegInstancesCreated(), png: pngInstancesCreated() });
     const minSide = url.searchParams.has('minSide') ? Number(url.searchParams.get('minSide')) : undefined;
     try {
-      const bytes = new Uint8Array(await request.arrayBuffer());
+      const received = new Uint8Array(await request.arrayBuffer());
+      const inHeap = url.searchParams.get('heap') === '1';
+      const bytes = inHeap ? codecHeapBuffer(received.length) : received;
+      if (inHeap) bytes.set(received);
+      const sumBefore = checksum(bytes);
       const probe = probeImage(bytes);
       checkDimensions(
         probe,
@@ -45,7 +58,13 @@ export default {
         return new Response(preprocess(image, spec).buffer as ArrayBuffer);
       }
       return new Response(packedRgb(image) as Uint8Array<ArrayBuffer>, {
-        headers: { 'x-width': String(image.width), 'x-height': String(image.height) },
+        headers: {
+          'x-width': String(image.width),
+          'x-height': String(image.height),
+          'x-upload-intact': String(
+            Number(bytes.length === received.length && checksum(bytes) === sumBefore),
+          ),
+        },
       });
     } catch (error) {
       if (!(error instanceof ImageError)) throw error;

@@ -81,6 +81,39 @@ describe('bodyLimit', () => {
     expect(await res.json()).toEqual({ length: 200, sum: sum(bytes(200)), raw: null });
   });
 
+  it('reads a body of declared length into the buffer `allocate` provides, from a byte stream or chunks', async () => {
+    const body = bytes(900);
+    for (const sent of [body, chunked(body, 64), chunked(body, 1000)]) {
+      // A view into a larger buffer, as a decoder heap would give: a byte reader must not transfer it.
+      const heap = new Uint8Array(4096);
+      const hono = new Hono<{ Variables: BodyVariables }>();
+      hono.onError(errorHandler({ log: () => {} }));
+      hono.use(
+        bodyLimit({
+          maxBytes: () => MAX,
+          reparsed: () => false,
+          allocate: (_c, n) => heap.subarray(100, 100 + n),
+        }),
+      );
+      hono.post('/', (c) => c.json({ inHeap: c.var.body.buffer === heap.buffer, sum: sum(c.var.body) }));
+      const res = await hono.request('/', {
+        method: 'POST',
+        body: sent,
+        headers: { 'content-type': 'image/jpeg', 'content-length': '900' },
+        duplex: 'half',
+      } as RequestInit);
+      expect(await res.json()).toEqual({ inHeap: true, sum: sum(body) });
+      expect(sum(heap.subarray(100, 1000))).toBe(sum(body));
+      const longer = await hono.request('/', {
+        method: 'POST',
+        body: chunked(bytes(1000), 100),
+        headers: { 'content-type': 'image/jpeg', 'content-length': '900' },
+        duplex: 'half',
+      } as RequestInit);
+      expect(longer.status).toBe(400);
+    }
+  });
+
   it('rebuilds the request for a body that a validator parses again', async () => {
     const json = new TextEncoder().encode(JSON.stringify({ image: 'aGk=' }));
     const res = await post(json, {

@@ -21,13 +21,15 @@ afterAll(async () => {
   await worker?.dispose();
 });
 
-async function post(body: Uint8Array, minSide = EDGE_DECODE_MIN_SIDE) {
-  const res = await worker.fetch(`http://test/decode?minSide=${minSide}`, { method: 'POST', body });
+async function post(body: Uint8Array, minSide = EDGE_DECODE_MIN_SIDE, heap = false) {
+  const query = `minSide=${minSide}${heap ? '&heap=1' : ''}`;
+  const res = await worker.fetch(`http://test/decode?${query}`, { method: 'POST', body });
   if (res.status === 200) {
     const size = [Number(res.headers.get('x-width')), Number(res.headers.get('x-height'))];
     return {
       status: 200,
       size,
+      intact: res.headers.get('x-upload-intact') === '1',
       data: new Uint8Array(await res.arrayBuffer()),
       body: { code: '', message: '' },
     };
@@ -35,6 +37,7 @@ async function post(body: Uint8Array, minSide = EDGE_DECODE_MIN_SIDE) {
   return {
     status: res.status,
     size: [],
+    intact: false,
     data: new Uint8Array(),
     body: (await res.json()) as { code: string; message: string },
   };
@@ -135,6 +138,33 @@ describe('phone photos in workerd', () => {
     for (let i = 0; i < ref.length; i++) sum += Math.abs((ours.data[i] as number) - (ref[i] as number));
     // Tolerance: both scale in the DCT domain, but libvips may add its own resampling step: mean < 3 levels.
     expect(sum / ref.length).toBeLessThan(3);
+  });
+
+  it('decodes a 24 MP upload where it lies in the decoder heap, with the same pixels, keeping the upload', async () => {
+    const jpeg = await generatedJpeg(6000, 4000);
+    const fromJs = await post(jpeg);
+    const inHeap = await post(jpeg, EDGE_DECODE_MIN_SIDE, true);
+    expect(inHeap).toMatchObject({ status: 200, size: [1500, 1000], intact: true });
+    expect(Buffer.from(inHeap.data).equals(Buffer.from(fromJs.data))).toBe(true);
+    // A failed decode in an upload's own instance is an image error; the next upload decodes.
+    const broken = jpeg.slice();
+    const dht = Buffer.from(broken).indexOf(Buffer.from([0xff, 0xc4]));
+    broken[dht + 5] = 0xff;
+    expect(await post(broken, EDGE_DECODE_MIN_SIDE, true)).toMatchObject({
+      status: 400,
+      body: { code: 'invalid_image' },
+    });
+    expect((await post(jpeg, EDGE_DECODE_MIN_SIDE, true)).size).toEqual([1500, 1000]);
+    // A progressive file keeps every coefficient while decoding: more than the upload's reserve, so it is
+    // decoded from a copy, and the upload stays intact all the same.
+    const progressive = new Uint8Array(
+      await sharp(await generatedJpeg(2400, 1800))
+        .jpeg({ progressive: true })
+        .toBuffer(),
+    );
+    const copied = await post(progressive, EDGE_DECODE_MIN_SIDE, true);
+    expect(copied).toMatchObject({ status: 200, size: [1200, 900], intact: true });
+    expect(Buffer.from(copied.data).equals(Buffer.from((await post(progressive)).data))).toBe(true);
   });
 
   it('decodes a 24 MP JPEG to 1500x1000 and refuses the same as PNG with the PNG limit', async () => {

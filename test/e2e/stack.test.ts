@@ -287,7 +287,8 @@ describe('origin outage', () => {
       // An open breaker fails fast without calling the origin, and says so.
       expect(reason).toBe('origin_circuit_open');
 
-      await stack.startOrigin();
+      // The probe below is tier auto, answered by B5: the restarted origin needs no B7.
+      await stack.startOrigin(['efficientnet-b5']);
       // After the cooldown a half-open probe reaches the origin, succeeds and closes the breaker.
       const deadline = Date.now() + BREAKER_COOLDOWN_MS + 30_000;
       let last: Awaited<ReturnType<typeof classify>> | undefined;

@@ -5,6 +5,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:net';
+import type { ProfileFile } from '../../infra/dev/local-r2.ts';
 import { killOrigin as killProcess, spawnOrigin, waitForOrigin } from '../../infra/dev/origin-process.ts';
 import { type BootedWorker, bootWorker } from '../../infra/dev/workerd.ts';
 import { ORIGIN_TEST_MODELS, originModelsDir, testModels } from '../../infra/models/cache.ts';
@@ -34,6 +35,8 @@ export interface StackOptions {
   edgeVars?: Record<string, string>;
   /** Extra origin environment (e.g. a tiny queue, to see it shed). */
   originEnv?: Record<string, string>;
+  /** Measured profiles deployed to the edge's bucket, as a deploy uploads them (for latency_budget_ms). */
+  edgeProfiles?: readonly ProfileFile[];
 }
 
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
@@ -74,6 +77,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   try {
     edge = await bootWorker({
       models: [edgeModels.b0, edgeModels.b1Split],
+      ...(options.edgeProfiles ? { profiles: options.edgeProfiles } : {}),
       vars: { ORIGIN_URL: originUrl, ORIGIN_KEY_ID: KEY_ID, ALLOW_OPEN_API: '1', ...options.edgeVars },
       secrets: { ORIGIN_SECRET: secret },
     });

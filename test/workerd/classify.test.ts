@@ -310,7 +310,7 @@ describe('phone photos at the edge', () => {
 });
 
 // latency_budget_ms on this Worker, which has no origin: the edge profile's p95s decide (B0 784.8 ms, B1
-// 1041 ms). With an origin that does not answer: test/workerd/budget.test.ts.
+// 1041 ms). With an origin that is down: test/e2e/stack.test.ts; refusals: test/unit/edge-app-budget.test.ts.
 describe('latency_budget_ms without an origin', () => {
   async function ok(query: string): Promise<ClassifyResponse> {
     const response = await postImage(query, photo.bytes);

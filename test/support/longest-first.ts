@@ -6,7 +6,12 @@ import { BaseSequencer, type TestSpecification } from 'vitest/node';
  * durations recorded yet): started late, any of them would run alone at the end while the other worker
  * idles.
  */
-const SLOWEST = ['test/workerd/fuzz.test.ts', 'test/e2e/stack.test.ts', 'test/e2e/page-and-cli.test.ts'];
+const SLOWEST = [
+  'test/e2e/stack.test.ts',
+  'test/e2e/page-and-cli.test.ts',
+  'test/workerd/classify.test.ts',
+  'test/workerd/fuzz.test.ts',
+];
 /** Unknown files: one that boots workerd or a stack (isolated) costs seconds, an in-process one less. */
 const GUESS_ISOLATED_MS = 10_000;
 const GUESS_IN_PROCESS_MS = 1_000;

@@ -5,6 +5,7 @@ import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { variantConfig } from '../../shared/efficientnet/config.ts';
 import type { ModelFiles } from '../dev/workerd.ts';
 import { type BuildOptions, buildModelFiles, REPO_ROOT } from './build.ts';
 
@@ -140,6 +141,26 @@ export async function preoptimizedTestModels(): Promise<TestModels> {
     b0: { id: 'efficientnet-b0', dir: path.join(dir, 'efficientnet-b0') },
     b1Split: { id: 'efficientnet-b1', dir: path.join(dir, 'efficientnet-b1') },
   };
+}
+
+/**
+ * A narrow EfficientNet-B0 under B0's id: the same operators and 224 px input at a quarter of the width
+ * and depth (a small fraction of B0's compute), untrained. For tests that send the image path hundreds
+ * of requests and are not about the model, such as the fuzzer's CI subset. The folder holds
+ * efficientnet-b0/, like the one testModels() uses.
+ */
+export async function narrowEdgeModelsDir(): Promise<string> {
+  return cachedModels({
+    suffix: '.narrow',
+    builds: [
+      {
+        config: { ...variantConfig('b0'), width: 0.25, depth: 0.25 },
+        id: 'efficientnet-b0',
+        weights: 'random',
+        seed: 0,
+      },
+    ],
+  });
 }
 
 export const ORIGIN_TEST_MODELS = ['efficientnet-b5', 'efficientnet-b7'] as const;

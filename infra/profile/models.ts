@@ -50,11 +50,13 @@ function alreadyCached(id: string, split: boolean | null): string | null {
     if (!existsSync(path.join(CACHE_ROOT, set, 'READY')) || !existsSync(path.join(dir, 'model.json')))
       continue;
     const meta = JSON.parse(readFileSync(path.join(dir, 'model.json'), 'utf8')) as {
+      variant?: string;
       split?: boolean;
       weights?: string;
       fp16?: boolean;
     };
-    if (meta.weights !== 'untrained' || meta.fp16) continue;
+    // A custom configuration under a catalog id (the narrow test B0) is not that model.
+    if (meta.weights !== 'untrained' || meta.fp16 || meta.variant === 'custom') continue;
     if (split === null || meta.split === split) return dir;
   }
   return null;

@@ -418,10 +418,12 @@ describe('npm run classify', () => {
           stdout: error.stderr,
         }),
       );
-    const ok = await run([file, '--tier', 'fast']);
+    const [ok, usage] = await Promise.all([
+      run([file, '--tier', 'fast']),
+      run([path.join(scratch, 'missing.jpg')]),
+    ]);
     expect(ok.code).toBe(EXIT_OK);
     expect(ok.stdout).toContain('efficientnet-b0 (tier fast, edge)');
-    const usage = await run([path.join(scratch, 'missing.jpg')]);
     expect(usage.code).toBe(EXIT_USAGE);
     expect(usage.stdout).toContain('no such file');
   });

@@ -1,10 +1,12 @@
 // End to end: the edge Worker in workerd and the GPU origin as a Node process, talking over real HTTP on
 // loopback ports, with real EfficientNets on both sides (untrained: seeded random weights, so these tests
-// check routing and contracts, not labels). The stack boots once; the outage tests run last because they
-// kill the origin.
+// check routing and contracts, not labels) and the committed latency profiles in the edge's bucket. The
+// stack boots once; the outage tests run last because they kill the origin.
+import path from 'node:path';
 import { Validator } from '@seriousme/openapi-schema-validator';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testPhoto } from '../../infra/bench/images.ts';
+import { REPO_ROOT } from '../../infra/dev/workerd.ts';
 import { ApiClientError, createClient } from '../../shared/client/client.ts';
 import { CHROMIUM_PATH, chromiumAvailable, launchChromium } from './browser.ts';
 import { classify, type Stack, startStack } from './stack.ts';
@@ -32,6 +34,11 @@ beforeAll(async () => {
       // One running and one waiting per model: the CPU setting of docs/reliability.md, and small enough
       // that a handful of concurrent requests makes the origin shed.
       originEnv: { ORIGIN_MAX_BATCH: '1', ORIGIN_MAX_QUEUE: '1' },
+      // The committed profiles, as a deploy uploads them: latency_budget_ms chooses by their p95s.
+      edgeProfiles: [
+        { runtime: 'edge', file: path.join(REPO_ROOT, 'profiles/edge.json') },
+        { runtime: 'origin', file: path.join(REPO_ROOT, 'profiles/origin.json') },
+      ],
     }),
     testPhoto().then((p) => p.bytes),
   ]);
@@ -262,6 +269,17 @@ describe('origin outage', () => {
     expect(accurate.body.degraded).toBe(true);
     expect(accurate.body.model).toBe('efficientnet-b1');
 
+    // A budget the origin's B7 fits (profiles/origin.json p95 16539 ms): B7 is chosen, fails, and the best
+    // edge model answers, with the reason.
+    const budget = await classify(stack, photo, 'latency_budget_ms=600000');
+    expect(budget.status, JSON.stringify(budget.body)).toBe(200);
+    expect(budget.body.model).toBe('efficientnet-b1');
+    expect(budget.body.degraded).toBe(true);
+    expect(budget.body.degraded_reason).toBe('origin_unreachable');
+    const selection = budget.body.selection as { reason?: string; budget_met?: boolean } | undefined;
+    expect(selection?.reason).toMatch(/^efficientnet-b7 on the origin failed \(origin_unreachable\)/);
+    expect(selection?.budget_met).toBe(true);
+
     const viaClient = await createClient({ baseUrl: stack.edgeUrl, fetch: globalThis.fetch })
       .classify(photo, 'image/jpeg', { tier: 'max' })
       .then(
@@ -276,7 +294,7 @@ describe('origin outage', () => {
   it(
     'opens the breaker after repeated failures and closes it once the restarted origin answers',
     async () => {
-      // Failures so far in this isolate: 3 from the test above; a few more make sure the breaker is open.
+      // Failures so far in this isolate: 4 from the test above; a few more make sure the breaker is open.
       let reason: unknown;
       for (let i = 0; i < BREAKER_FAILURES + 1; i++) {
         const { status, body } = await classify(stack, photo, 'tier=auto&min_confidence=1');
@@ -287,7 +305,8 @@ describe('origin outage', () => {
       // An open breaker fails fast without calling the origin, and says so.
       expect(reason).toBe('origin_circuit_open');
 
-      await stack.startOrigin();
+      // The probe below is tier auto, answered by B5: the restarted origin needs no B7.
+      await stack.startOrigin(['efficientnet-b5']);
       // After the cooldown a half-open probe reaches the origin, succeeds and closes the breaker.
       const deadline = Date.now() + BREAKER_COOLDOWN_MS + 30_000;
       let last: Awaited<ReturnType<typeof classify>> | undefined;

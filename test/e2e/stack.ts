@@ -5,6 +5,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:net';
+import type { ProfileFile } from '../../infra/dev/local-r2.ts';
 import { killOrigin as killProcess, spawnOrigin, waitForOrigin } from '../../infra/dev/origin-process.ts';
 import { type BootedWorker, bootWorker } from '../../infra/dev/workerd.ts';
 import { ORIGIN_TEST_MODELS, originModelsDir, testModels } from '../../infra/models/cache.ts';
@@ -21,8 +22,11 @@ export interface Stack {
   originLogs(): string;
   /** SIGKILL: the origin vanishes without draining, as in a crash. */
   killOrigin(): Promise<void>;
-  /** Starts the origin again on the same port and waits until it is ready. */
-  startOrigin(): Promise<void>;
+  /**
+   * Starts the origin again on the same port and waits until it is ready; with `models`, it serves only
+   * those (a restart that needs just B5 skips loading B7, seconds on CPU).
+   */
+  startOrigin(models?: readonly string[]): Promise<void>;
   dispose(): Promise<void>;
 }
 
@@ -31,6 +35,8 @@ export interface StackOptions {
   edgeVars?: Record<string, string>;
   /** Extra origin environment (e.g. a tiny queue, to see it shed). */
   originEnv?: Record<string, string>;
+  /** Measured profiles deployed to the edge's bucket, as a deploy uploads them (for latency_budget_ms). */
+  edgeProfiles?: readonly ProfileFile[];
 }
 
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
@@ -40,13 +46,20 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const logs: string[] = [];
   let origin: ChildProcess | undefined;
 
-  const startOrigin = async () => {
+  const startOrigin = async (models: readonly string[] = ORIGIN_TEST_MODELS) => {
     const child = spawnOrigin({
       port,
       modelsDir,
-      models: ORIGIN_TEST_MODELS,
+      models,
       hmacKeys: `${KEY_ID}:${secret}`,
-      env: { ORIGIN_EXECUTION_PROVIDERS: 'cpu', ORIGIN_PREPROCESS_WORKERS: '1', ...options.originEnv },
+      env: {
+        ORIGIN_EXECUTION_PROVIDERS: 'cpu',
+        ORIGIN_PREPROCESS_WORKERS: '1',
+        // Timing warm-up runs (a B7 run takes seconds on CPU) only feeds the reported latency, which the
+        // edge never reads (it uses the deployed profiles); test/origin/profile.test.ts covers it.
+        ORIGIN_WARMUP_RUNS: '0',
+        ...options.originEnv,
+      },
       output: (chunk) => logs.push(chunk),
     });
     origin = child;
@@ -64,6 +77,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   try {
     edge = await bootWorker({
       models: [edgeModels.b0, edgeModels.b1Split],
+      ...(options.edgeProfiles ? { profiles: options.edgeProfiles } : {}),
       vars: { ORIGIN_URL: originUrl, ORIGIN_KEY_ID: KEY_ID, ALLOW_OPEN_API: '1', ...options.edgeVars },
       secrets: { ORIGIN_SECRET: secret },
     });

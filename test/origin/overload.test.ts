@@ -25,6 +25,8 @@ beforeAll(async () => {
     ORIGIN_BATCH_WINDOW_MS: '0',
     ORIGIN_MAX_BATCH: '1',
     ORIGIN_THREADS: '2',
+    // Untimed: the warm-up's timed runs (a B5 run takes a second or more on CPU) only feed reported latency.
+    ORIGIN_WARMUP_RUNS: '0',
   });
   queued = await startTestOrigin(models.dir, {
     ORIGIN_MODELS: 'efficientnet-b0',

@@ -135,22 +135,15 @@ const outputLines = (child: Child) =>
     .filter((l) => !l.startsWith('npm warn'));
 
 describe('fails closed without signing keys', () => {
-  for (const [label, keys] of [
-    ['unset', undefined],
-    ['empty', ''],
-    ['blank entries only', ' , '],
-  ] as const) {
-    it(`refuses to start when ORIGIN_HMAC_KEYS is ${label}, in one line naming both settings`, async () => {
-      const env: Record<string, string> = { ORIGIN_MODELS_DIR: modelsDir, ORIGIN_ALLOW_UNSIGNED: '' };
-      if (keys !== undefined) env.ORIGIN_HMAC_KEYS = keys;
-      const child = startMain(env);
-      expect(await child.exited).toBe(1);
-      const lines = outputLines(child);
-      expect(lines).toHaveLength(1);
-      expect(lines[0]).toMatch(/^\[origin\] fatal: ORIGIN_HMAC_KEYS is empty: .*ORIGIN_ALLOW_UNSIGNED=true/);
-      expect(child.output()).not.toContain('listening');
-    });
-  }
+  // Unset here; an empty value and blank entries parse to the same refusal (test/origin/config.test.ts).
+  it('refuses to start when ORIGIN_HMAC_KEYS is unset, in one line naming both settings', async () => {
+    const child = startMain({ ORIGIN_MODELS_DIR: modelsDir, ORIGIN_ALLOW_UNSIGNED: '' });
+    expect(await child.exited).toBe(1);
+    const lines = outputLines(child);
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/^\[origin\] fatal: ORIGIN_HMAC_KEYS is empty: .*ORIGIN_ALLOW_UNSIGNED=true/);
+    expect(child.output()).not.toContain('listening');
+  });
 
   it('runs unsigned only with ORIGIN_ALLOW_UNSIGNED=true, and says so loudly along with the address', async () => {
     const child = startMain({ ORIGIN_MODELS_DIR: modelsDir, ORIGIN_EXECUTION_PROVIDERS: 'cpu' });

@@ -1,4 +1,12 @@
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import sharp from 'sharp';
@@ -11,6 +19,7 @@ import { type EvalReport, evaluate } from '../../infra/eval/evaluate.ts';
 import { parseOnnx } from '../../infra/eval/onnx-graph.ts';
 import { renderPlot } from '../../infra/eval/plot.ts';
 import { buildModelFiles } from '../../infra/models/build.ts';
+import { testModels } from '../../infra/models/cache.ts';
 import { preprocessFor } from '../../shared/catalog/models.ts';
 import type { EfficientNetConfig } from '../../shared/efficientnet/config.ts';
 import {
@@ -271,8 +280,9 @@ describe('eval on a small conv classifier, a tiny EfficientNet and generated ima
 
   it('reads model directories written by the model factory', async () => {
     const outDir = join(dir, 'models');
-    await buildModelFiles({ variant: 'b0', weights: 'random', seed: 1, outDir });
+    // B0 from the shared test build (infra/models/cache.ts): the factory's real output, without a rebuild.
     await buildModelFiles({ config: ORIGIN, id: 'tiny', weights: 'random', seed: 1, outDir });
+    symlinkSync((await testModels()).b0.dir, join(outDir, 'efficientnet-b0'), 'dir');
     const models = loadCatalog(outDir);
     expect(models.map((m) => m.name).sort()).toEqual(['efficientnet-b0', 'tiny']);
     const b0 = pickModel(models, 'efficientnet-b0');

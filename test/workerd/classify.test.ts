@@ -1,29 +1,84 @@
 // POST /v1/classify and GET /v1/models in real workerd, on factory-built untrained B0 and split B1: the
-// codecs, the ORT shim, sessions and R2. The page, /healthz, /openapi.json and request ids run in process
+// codecs, the ORT shim, sessions and R2, phone-sized photos, and the measured latencies of the profiles
+// deployed to R2 with the models. One Worker serves the whole file (a boot, ORT's compile and the model
+// loads cost seconds each). The page, /healthz, /openapi.json and request ids run in process
 // (test/unit/edge-app.test.ts).
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type TestPhoto, testPhoto } from '../../infra/bench/images.ts';
+import { generatedJpeg, pngHeaderOnly, type TestPhoto, testPhoto } from '../../infra/bench/images.ts';
 import { type BootedWorker, bootWorker } from '../../infra/dev/workerd.ts';
 import { testModels } from '../../infra/models/cache.ts';
-import { ClassifyResponseSchema } from '../../shared/api/classify.ts';
-import { ModelsResponseSchema } from '../../shared/api/models.ts';
+import { type ClassifyResponse, ClassifyResponseSchema } from '../../shared/api/classify.ts';
+import { type ModelInfo, ModelsResponseSchema } from '../../shared/api/models.ts';
 
 // Scores are float64 softmax of float32 logits: the top-k sum may exceed 1 only by rounding.
 const PROBABILITY_TOLERANCE = 1e-6;
 
 let worker: BootedWorker;
 let photo: TestPhoto;
+let profilesDir: string;
+
+const row = (variant: string, runtime: string, provider: string, resolution: number, p50: number | null) => ({
+  variant,
+  runtime,
+  provider,
+  resolution,
+  p50_ms: p50,
+  p95_ms: p50 === null ? null : p50 * 2,
+  cold_ms: 1,
+});
+
+/** Profiles as `npm run profile` writes them, with a failed measurement and a resolution mismatch. */
+async function writeProfiles(dir: string): Promise<{ edge: string; origin: string }> {
+  const edge = join(dir, 'edge.json');
+  const origin = join(dir, 'origin.json');
+  await writeFile(
+    edge,
+    JSON.stringify({
+      runtime: 'edge',
+      provider: 'wasm',
+      date: '2026-11-30T15:49:16.039Z',
+      rows: [row('b0', 'edge', 'wasm', 224, 392.4), row('b1', 'edge', 'wasm', 240, 520.5)],
+    }),
+  );
+  await writeFile(
+    origin,
+    JSON.stringify({
+      runtime: 'origin',
+      provider: 'cpu',
+      date: '2026-11-30T15:39:27.012Z',
+      rows: [
+        row('b0', 'origin', 'cpu', 224, 10.7),
+        row('b5', 'origin', 'cpu', 456, 3830.1),
+        // A failed measurement.
+        row('b6', 'origin', 'cpu', 528, null),
+        // Measured at another resolution: not this catalog's B7, so not reported.
+        row('b7', 'origin', 'cpu', 512, 100),
+      ],
+    }),
+  );
+  return { edge, origin };
+}
 
 beforeAll(async () => {
-  const models = await testModels();
-  photo = await testPhoto();
+  profilesDir = await mkdtemp(join(tmpdir(), 'edge-profiles-'));
+  const [models, shot, profiles] = await Promise.all([testModels(), testPhoto(), writeProfiles(profilesDir)]);
+  photo = shot;
   worker = await bootWorker({
     models: [models.b0, models.b1Split],
+    profiles: [
+      { runtime: 'edge', file: profiles.edge },
+      { runtime: 'origin', file: profiles.origin },
+    ],
     vars: { DEBUG_ROUTES: '1', ALLOW_OPEN_API: '1' },
   });
 });
 afterAll(async () => {
   await worker?.dispose();
+  if (profilesDir) await rm(profilesDir, { recursive: true, force: true });
 });
 
 function postImage(
@@ -168,7 +223,7 @@ describe('read-only routes', () => {
     const body = ModelsResponseSchema.parse(await (await worker.fetch('/v1/models')).json());
     const byId = Object.fromEntries(body.models.map((m) => [m.id, m]));
     expect(body.models).toHaveLength(8);
-    expect(byId['efficientnet-b0']).toEqual({
+    expect(byId['efficientnet-b0']).toMatchObject({
       id: 'efficientnet-b0',
       resolution: 224,
       placement: 'edge',
@@ -182,5 +237,112 @@ describe('read-only routes', () => {
       resolution: 240,
     });
     expect(byId['efficientnet-b7']).toMatchObject({ placement: 'origin', loaded: false, weights: 'unknown' });
+  });
+});
+
+describe('GET /v1/models with deployed profiles', () => {
+  it('reports each model measured on the runtime that serves it', async () => {
+    const response = await worker.fetch('/v1/models');
+    expect(response.status).toBe(200);
+    const body = ModelsResponseSchema.parse(await response.json());
+    const byId: Record<string, ModelInfo> = Object.fromEntries(body.models.map((m) => [m.id, m]));
+    // B0 is in both profiles; it is served at the edge, so the edge's figures count.
+    expect(byId['efficientnet-b0']?.latency).toEqual({
+      runtime: 'edge',
+      provider: 'wasm',
+      p50_ms: 392.4,
+      p95_ms: 784.8,
+      measured_at: '2026-11-30T15:49:16.039Z',
+    });
+    expect(byId['efficientnet-b5']?.latency).toEqual({
+      runtime: 'origin',
+      provider: 'cpu',
+      p50_ms: 3830.1,
+      p95_ms: 7660.2,
+      measured_at: '2026-11-30T15:39:27.012Z',
+    });
+    // A failed measurement, a resolution mismatch and an unprofiled model: no latency rather than a guess.
+    for (const id of ['efficientnet-b6', 'efficientnet-b7', 'efficientnet-b2'])
+      expect(byId[id], id).not.toHaveProperty('latency');
+  });
+
+  it('documents the field in the generated OpenAPI', async () => {
+    const doc = (await (await worker.fetch('/openapi.json')).json()) as {
+      components: { schemas: Record<string, { properties?: Record<string, unknown> }> };
+    };
+    const latency = JSON.stringify(doc.components.schemas.ModelInfo?.properties?.latency ?? null);
+    for (const field of ['p50_ms', 'p95_ms', 'runtime', 'measured_at']) expect(latency).toContain(field);
+  });
+});
+
+// Phone photos: 12 and 24 MP JPEGs with EXIF orientation 6 are answered from the edge on fast (B0) and
+// balanced (B1), decoded at reduced scale; a PNG of the same size gets the PNG limit's 413. Untrained
+// factory models: this checks the path, not the predictions.
+async function phoneJpeg(width: number, height: number): Promise<Uint8Array<ArrayBuffer>> {
+  const jpeg = await sharp(await generatedJpeg(width, height))
+    .withMetadata({ orientation: 6 })
+    .jpeg({ quality: 90 })
+    .toBuffer();
+  return new Uint8Array(jpeg);
+}
+
+describe('phone photos at the edge', () => {
+  it.each([
+    ['12 MP', 4032, 3024, 'fast', 'efficientnet-b0'],
+    ['24 MP', 6000, 4000, 'balanced', 'efficientnet-b1'],
+  ] as const)('answers a %s JPEG (%ix%i) on %s from the edge', async (_, width, height, tier, model) => {
+    const response = await postImage(`?tier=${tier}`, await phoneJpeg(width, height));
+    const text = await response.text();
+    expect(response.status, text).toBe(200);
+    const body = ClassifyResponseSchema.parse(JSON.parse(text));
+    expect(body).toMatchObject({ model, tier });
+  });
+
+  it('refuses a 3000x2000 PNG on fast from its header, with the PNG limit in the message', async () => {
+    const response = await postImage('?tier=fast', pngHeaderOnly(3000, 2000), {
+      'content-type': 'image/png',
+    });
+    expect(response.status).toBe(413);
+    const body = (await response.json()) as { error: { code: string; message: string } };
+    expect(body.error.code).toBe('image_too_large');
+    expect(body.error.message).toMatch(/PNG exceeds the 2\.0 MP PNG limit/);
+  });
+});
+
+// latency_budget_ms on this Worker, which has no origin: the edge profile's p95s decide (B0 784.8 ms, B1
+// 1041 ms). With an origin that is down: test/e2e/stack.test.ts; refusals: test/unit/edge-app-budget.test.ts.
+describe('latency_budget_ms without an origin', () => {
+  async function ok(query: string): Promise<ClassifyResponse> {
+    const response = await postImage(query, photo.bytes);
+    const text = await response.text();
+    expect(response.status, text).toBe(200);
+    return ClassifyResponseSchema.parse(JSON.parse(text));
+  }
+
+  it('600000 ms picks the most accurate model it can reach: B1 on the edge, and says why', async () => {
+    const body = await ok('?latency_budget_ms=600000');
+    expect(body.model).toBe('efficientnet-b1');
+    expect(body.selection).toMatchObject({ budget_ms: 600000, expected_ms: 1041, budget_met: true });
+    expect(body.selection?.reason).toContain('origin models not considered: ORIGIN_URL is not set');
+    expect(body).not.toHaveProperty('degraded');
+  });
+
+  it('1 ms answers with the fastest edge model, B0, and budget_met false', async () => {
+    const body = await ok('?latency_budget_ms=1');
+    expect(body.model).toBe('efficientnet-b0');
+    expect(body.selection).toMatchObject({ budget_ms: 1, expected_ms: 784.8, budget_met: false });
+    expect(body.predictions.length).toBe(5);
+  });
+
+  it('with tier=auto the cascade stays and the budget is reported', async () => {
+    const body = await ok('?tier=auto&latency_budget_ms=600000&min_confidence=1');
+    // min_confidence=1 wants the origin, which is not configured: the edge answers, within the budget.
+    expect(body.model).toBe('efficientnet-b0');
+    expect(body.escalated).toBe(false);
+    expect(body.selection?.budget_ms).toBe(600000);
+    expect(body.selection?.reason).toContain('origin is unavailable');
+    // Not escalating: what is expected is the edge answer already in hand, i.e. the time it took.
+    expect(body.selection?.expected_ms).toBeLessThanOrEqual(body.timings_ms.total + 0.1);
+    expect(body.selection?.budget_met).toBe(true);
   });
 });

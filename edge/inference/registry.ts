@@ -31,12 +31,27 @@ export class ModelNotDeployedError extends Error {
 
 const sessions = new SessionCache<ModelId, LoadedModel>();
 const timings = new Map<ModelId, LoadTimings>();
+/** The last manifest read per model, so that a load given its manifest still reports manifest_ms. */
+const manifestReadMs = new Map<ModelId, number>();
 
-export function loadedModel(env: Env, id: ModelId): Promise<LoadedModel> {
+/** The model's manifest from the bucket (model.json only: cheap next to loading the model). */
+export async function deployedManifest(env: Env, id: ModelId): Promise<ModelManifest> {
+  const started = performance.now();
+  const manifest = await readManifest(env.MODELS, id);
+  if (!manifest) throw new ModelNotDeployedError(`${id} has no files in the model bucket`);
+  manifestReadMs.set(id, performance.now() - started);
+  return manifest;
+}
+
+/**
+ * The isolate's loaded model, loading it on first use. `manifest`, when the caller already read it
+ * (deployedManifest), saves reading model.json again.
+ */
+export function loadedModel(env: Env, id: ModelId, manifest?: ModelManifest): Promise<LoadedModel> {
   return sessions.get(id, async () => {
     const started = performance.now();
-    const manifest = await readManifest(env.MODELS, id);
-    if (!manifest) throw new ModelNotDeployedError(`${id} has no files in the model bucket`);
+    const given = manifest !== undefined;
+    manifest ??= await deployedManifest(env, id);
     const manifestRead = performance.now();
     const model = await readModel(env.MODELS, id, manifest);
     const modelRead = performance.now();
@@ -45,7 +60,7 @@ export function loadedModel(env: Env, id: ModelId): Promise<LoadedModel> {
     const created = performance.now();
     const instantiate = instantiatedBefore === undefined ? (wasmInstantiateMs() ?? 0) : 0;
     timings.set(id, {
-      manifest_ms: manifestRead - started,
+      manifest_ms: given ? (manifestReadMs.get(id) ?? 0) : manifestRead - started,
       r2_read_ms: modelRead - manifestRead,
       wasm_instantiate_ms: instantiate,
       session_create_ms: created - modelRead - instantiate,

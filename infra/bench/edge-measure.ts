@@ -140,7 +140,10 @@ export async function inputTensor(
 
 /**
  * The first request's parts: the Worker's load timings, the first run and decode from the response's
- * timings_ms, and what is left (HTTP, request parsing, top-k, JSON) as other_ms. Sum = cold_ms.
+ * timings_ms, and what is left, split where it happens: handler_other_ms inside the Worker's own
+ * timings_ms.total (body read and validation, result-cache lookup, top-k, building the answer) and
+ * outside_handler_ms between the client and the handler (HTTP through the dev proxy, routing and
+ * middleware, serialising the JSON). Sum = cold_ms.
  */
 export function coldParts(cold: Sample, load: LoadTimings | undefined): Record<string, number> {
   const parts = {
@@ -152,7 +155,9 @@ export function coldParts(cold: Sample, load: LoadTimings | undefined): Record<s
     preprocess_ms: cold.timings.preprocess,
   };
   const known = Object.values(parts).reduce((a, b) => a + b, 0);
-  return Object.fromEntries(
-    Object.entries({ ...parts, other_ms: cold.elapsed - known }).map(([k, v]) => [k, round(v)]),
-  );
+  const rest = {
+    handler_other_ms: cold.timings.total - known,
+    outside_handler_ms: cold.elapsed - cold.timings.total,
+  };
+  return Object.fromEntries(Object.entries({ ...parts, ...rest }).map(([k, v]) => [k, round(v)]));
 }

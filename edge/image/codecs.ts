@@ -2,7 +2,6 @@
 import webpWasm from '@jsquash/webp/codec/dec/webp_dec.wasm';
 import decodeWebpWith, { init as initWebp } from '@jsquash/webp/decode.js';
 import './image-data-shim.ts';
-import type { ImageType } from '../../shared/image/sniff.ts';
 import { RESET_ABOVE_HEAP_BYTES } from './codec-instance.ts';
 import { decodeJpegScaled } from './jpeg-turbo.ts';
 import { decodePngRgba } from './png-codec.ts';

@@ -140,7 +140,7 @@ async function main(): Promise<void> {
     }
     if (flags.cold || flags['cold-only']) {
       const deployed = await preoptimizedTestModels();
-      const cold = { jpeg: jpeg.bytes, scratch, prebuilt, rounds: RUNS >= 3 ? 3 : RUNS, log };
+      const cold = { jpeg: jpeg.bytes, scratch, prebuilt, rounds: Math.min(RUNS, 3), log };
       result.cold = {
         b0: await runColdExperiments({
           ...cold,

@@ -1,6 +1,7 @@
 // The playground page (in headless Chromium) and `npm run classify`, both against the real edge Worker in
 // workerd with untrained B0/B1 from local R2 and no origin: edge tiers answer, origin tiers give an error
 // envelope. An API key is configured, so the page's key field and the CLI's --api-key are exercised too.
+// One Chromium serves the page tests, each in its own tab.
 import { execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -14,7 +15,7 @@ import { EXIT_API_ERROR, EXIT_OK, EXIT_USAGE, runClassify } from '../../infra/cl
 import { type BootedWorker, bootWorker, REPO_ROOT } from '../../infra/dev/workerd.ts';
 import { testModels } from '../../infra/models/cache.ts';
 import { type ClassifyResponse, ClassifyResponseSchema } from '../../shared/api/classify.ts';
-import { CHROMIUM_PATH, chromiumAvailable, launchChromium } from './browser.ts';
+import { type Browser, CHROMIUM_PATH, chromiumAvailable, launchChromium } from './browser.ts';
 
 const API_KEY = 'playground-test-key';
 /** B0 in workerd is deterministic: the page must show exactly what a direct call answers. */
@@ -136,6 +137,15 @@ function expectBarsMatch(boxes: BarBox[], answer: ClassifyResponse): void {
 
 describe('playground page in headless Chromium', () => {
   if (!chromiumAvailable) console.log(`[page] ${CHROMIUM_PATH} is absent: the playground tests are skipped`);
+  let browser: Browser | undefined;
+  /** The file's one Chromium, launched by the first test that needs it. */
+  const chromium = async (): Promise<Browser> => {
+    browser ??= await launchChromium();
+    return browser;
+  };
+  afterAll(async () => {
+    await browser?.close();
+  });
 
   it.skipIf(!chromiumAvailable)(
     'drop and paste images, key field, bars matching the scores, compare mode, degraded answer, error envelopes',
@@ -149,11 +159,11 @@ describe('playground page in headless Chromium', () => {
         directAnswer(photo, 'image/jpeg', 'fast'),
         directAnswer(png, 'image/png', 'fast'),
       ]);
-      const browser = await launchChromium();
+      const { context } = await chromium();
+      const page = await context.newPage();
       try {
-        const page = await browser.context.newPage();
         // Twice the pixels: untrained models give top-1 scores near 1 %, i.e. short bars.
-        const cdp = await browser.context.newCDPSession(page);
+        const cdp = await context.newCDPSession(page);
         await cdp.send('Emulation.setDeviceMetricsOverride', {
           width: VIEWPORT.width,
           height: VIEWPORT.height,
@@ -245,7 +255,56 @@ describe('playground page in headless Chromium', () => {
         expect(await page.inputValue('#api-key')).toBe(API_KEY);
         expect(await page.locator('.card').count()).toBe(0);
       } finally {
-        await browser.close();
+        await page.close();
+      }
+    },
+  );
+
+  it.skipIf(!chromiumAvailable)(
+    'picks three images: one batch call, three answers, the broken one its own error',
+    async () => {
+      const small = await generatedJpeg(200, 150);
+      const files = [
+        { name: 'photo.jpg', mimeType: 'image/jpeg', buffer: Buffer.from(photo) },
+        { name: 'gradient.jpg', mimeType: 'image/jpeg', buffer: Buffer.from(small) },
+        // Not decodable: the page must show its own error while the others answer.
+        { name: 'broken.jpg', mimeType: 'image/jpeg', buffer: Buffer.from(photo.subarray(0, 200)) },
+      ];
+      // A fresh tab: its sessionStorage holds no key yet.
+      const page = await (await chromium()).context.newPage();
+      try {
+        const calls: string[] = [];
+        page.on('request', (request) => {
+          if (request.method() === 'POST') calls.push(new URL(request.url()).pathname);
+        });
+        await page.goto(`${baseUrl}/`);
+        await page.fill('#api-key', API_KEY);
+        await page.selectOption('#tier', 'fast');
+        await page.setInputFiles('#image', files);
+        await page.waitForFunction(
+          () =>
+            document.querySelectorAll('.answer').length === 3 &&
+            document.querySelectorAll('.answer[data-state="pending"]').length === 0,
+          undefined,
+          { timeout: 60_000 },
+        );
+        expect(calls).toEqual(['/v1/classify/batch']);
+        // Cards are prepended: the last file added is the first card.
+        const cards = await page.locator('.card').evaluateAll((nodes) =>
+          nodes.map((card) => ({
+            name: card.querySelector('figcaption')?.textContent ?? '',
+            state: (card.querySelector('.answer') as HTMLElement | null)?.dataset.state,
+            model: card.querySelector('.model')?.textContent ?? null,
+            code: card.querySelector('.envelope .code')?.textContent ?? null,
+            bars: card.querySelectorAll('.bar').length,
+          })),
+        );
+        const byName = Object.fromEntries(cards.map((card) => [card.name.split(' ')[0], card]));
+        expect(byName['photo.jpg']).toMatchObject({ state: 'done', model: 'efficientnet-b0', bars: 5 });
+        expect(byName['gradient.jpg']).toMatchObject({ state: 'done', model: 'efficientnet-b0', bars: 5 });
+        expect(byName['broken.jpg']).toMatchObject({ state: 'error', code: 'invalid_image', bars: 0 });
+      } finally {
+        await page.close();
       }
     },
   );

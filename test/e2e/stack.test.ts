@@ -1,13 +1,26 @@
 // End to end: the edge Worker in workerd and the GPU origin as a Node process, talking over real HTTP on
 // loopback ports, with real EfficientNets on both sides (untrained: seeded random weights, so these tests
 // check routing and contracts, not labels) and the committed latency profiles in the edge's bucket. The
-// stack boots once; the outage tests run last because they kill the origin.
+// stack boots once; the outage tests kill the origin, and POST /v1/classify/batch runs last on the origin
+// they restart, which batches.
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Validator } from '@seriousme/openapi-schema-validator';
+import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { testPhoto } from '../../infra/bench/images.ts';
+import { generatedJpeg, testPhoto } from '../../infra/bench/images.ts';
+import { EXIT_OK, runClassify } from '../../infra/cli/classify-command.ts';
 import { REPO_ROOT } from '../../infra/dev/workerd.ts';
+import {
+  type BatchResponse,
+  BatchResponseSchema,
+  type ClassifyResponse,
+  ClassifyResponseSchema,
+  isBatchError,
+} from '../../shared/api/classify.ts';
 import { ApiClientError, createClient } from '../../shared/client/client.ts';
+import { metricValue } from '../origin/helpers.ts';
 import { CHROMIUM_PATH, chromiumAvailable, launchChromium } from './browser.ts';
 import { classify, type Stack, startStack } from './stack.ts';
 
@@ -20,6 +33,14 @@ const ORIGIN_TIMEOUT_MS = 120_000;
 const BOOT_TIMEOUT_MS = 15 * 60_000;
 /** Edge and origin run the same image; B0 in workerd is deterministic, so its top-1 repeats exactly. */
 const SCORE_TOLERANCE = 1e-6;
+/**
+ * The origin as the batch tests need it (B5 only, up to 8 images per model run, the default queue); the
+ * stack's own setting (one running, one waiting) is for the shedding test.
+ */
+const BATCHING_MODELS = ['efficientnet-b5'];
+const BATCHING_ORIGIN_ENV = { ORIGIN_MAX_BATCH: '8', ORIGIN_MAX_QUEUE: '64' };
+/** Whether the running origin was started with BATCHING_ORIGIN_ENV (the breaker test restarts it so). */
+let batchingOrigin = false;
 
 let stack: Stack;
 let photo: Uint8Array<ArrayBuffer>;
@@ -305,8 +326,10 @@ describe('origin outage', () => {
       // An open breaker fails fast without calling the origin, and says so.
       expect(reason).toBe('origin_circuit_open');
 
-      // The probe below is tier auto, answered by B5: the restarted origin needs no B7.
-      await stack.startOrigin(['efficientnet-b5']);
+      // The probe below is tier auto, answered by B5: the restarted origin needs no B7. It batches, for
+      // the batch tests that follow.
+      await stack.startOrigin(BATCHING_MODELS, BATCHING_ORIGIN_ENV);
+      batchingOrigin = true;
       // After the cooldown a half-open probe reaches the origin, succeeds and closes the breaker.
       const deadline = Date.now() + BREAKER_COOLDOWN_MS + 30_000;
       let last: Awaited<ReturnType<typeof classify>> | undefined;
@@ -325,6 +348,158 @@ describe('origin outage', () => {
     },
     6 * 60_000,
   );
+});
+
+// Last: the origin restarted by the breaker test, which batches (B5 only).
+describe('POST /v1/classify/batch', () => {
+  let images: { bytes: Uint8Array<ArrayBuffer>; type: string }[];
+  let scratch: string;
+
+  beforeAll(async () => {
+    if (!batchingOrigin) {
+      // Run on its own (e.g. with -t): restart the origin as the breaker test would have.
+      await stack.killOrigin();
+      await stack.startOrigin(BATCHING_MODELS, BATCHING_ORIGIN_ENV);
+      batchingOrigin = true;
+    }
+    const png = new Uint8Array(await sharp(Buffer.from(photo)).resize(240).png().toBuffer());
+    images = [
+      { bytes: photo, type: 'image/jpeg' },
+      { bytes: await generatedJpeg(320, 240), type: 'image/jpeg' },
+      { bytes: png, type: 'image/png' },
+    ];
+    scratch = await mkdtemp(path.join(tmpdir(), 'batch-e2e-'));
+  }, BOOT_TIMEOUT_MS);
+  afterAll(async () => {
+    if (scratch) await rm(scratch, { recursive: true, force: true });
+  });
+
+  function form(parts: readonly { bytes: Uint8Array<ArrayBuffer>; type: string }[]): FormData {
+    const body = new FormData();
+    parts.forEach((part, i) => {
+      body.append('image', new Blob([part.bytes], { type: part.type }), `image-${i}`);
+    });
+    return body;
+  }
+
+  async function batch(body: FormData, query: string, requestId: string): Promise<BatchResponse> {
+    const response = await stack.edge.fetch(`/v1/classify/batch?${query}`, {
+      method: 'POST',
+      headers: { 'x-request-id': requestId },
+      body,
+    });
+    const text = await response.text();
+    expect(response.status, text).toBe(200);
+    return BatchResponseSchema.parse(JSON.parse(text));
+  }
+
+  function answer(entry: BatchResponse['results'][number] | undefined): ClassifyResponse {
+    if (!entry || isBatchError(entry)) throw new Error(`expected an answer, got ${JSON.stringify(entry)}`);
+    return ClassifyResponseSchema.parse(entry);
+  }
+
+  const originMetrics = async () => (await fetch(`${stack.originUrl}/metrics`)).text();
+  const batches = (t: string) => metricValue(t, 'origin_batch_size_count', { model: 'efficientnet-b5' });
+  const batchedImages = (t: string) => metricValue(t, 'origin_batch_size_sum', { model: 'efficientnet-b5' });
+
+  /** The origin's access-log lines for one request id. */
+  function originRequests(requestId: string): { path: string }[] {
+    return (
+      stack
+        .originLogs()
+        .split('\n')
+        .filter((line) => line.includes(`"request_id":"${requestId}"`) && line.includes('"path"'))
+        // The origin prefixes its lines ("[origin] {...}").
+        .map((line) => JSON.parse(line.slice(line.indexOf('{'))) as { path: string })
+    );
+  }
+
+  it('three uncertain images escalate in one origin call and run as one batch; a broken one fails alone', async () => {
+    const broken = { bytes: Uint8Array.from(photo.subarray(0, 200)), type: 'image/jpeg' };
+    const id = 'e2e-batch-auto';
+    const before = await originMetrics();
+    // min_confidence=1: every edge top-1 is below it, so every decodable image escalates. cache=false:
+    // the tests above stored the photo's answer for this query, and a hit would never reach the origin.
+    const body = await batch(
+      form([images[0], broken, images[1], images[2]] as typeof images),
+      'tier=auto&min_confidence=1&cache=false',
+      id,
+    );
+    const after = await originMetrics();
+
+    expect(body.request_id).toBe(id);
+    expect(body.results).toHaveLength(4);
+    const bad = body.results[1];
+    expect(bad && isBatchError(bad) ? [bad.status, bad.error.code] : bad).toEqual([422, 'invalid_image']);
+    for (const entry of [body.results[0], body.results[2], body.results[3]]) {
+      const result = answer(entry);
+      expect(result).toMatchObject({ model: 'efficientnet-b5', tier: 'auto', escalated: true });
+      expect(result.edge?.model).toBe('efficientnet-b0');
+      expect(result.degraded ?? false).toBe(false);
+      expect(result.predictions).toHaveLength(5);
+    }
+    // One signed call to the origin's batch route, none to its single-image route...
+    expect(originRequests(id).map((line) => line.path)).toEqual(['/v1/classify/batch']);
+    expect(stack.edge.logs()).toMatch(
+      new RegExp(`"msg":"origin batch call","request_id":"${id}"[^\\n]*"images":3`),
+    );
+    // ...and one model run for the three images.
+    expect(batchedImages(after) - batchedImages(before)).toBe(3);
+    expect(batches(after) - batches(before)).toBe(1);
+  });
+
+  it('a batch answers each image as POST /v1/classify does (origin scores within 1e-5)', async () => {
+    // cache=false on both: each answer comes from a model run, not from the other's stored answer.
+    const alone = await classify(stack, photo, 'tier=accurate&cache=false');
+    expect(alone.status, JSON.stringify(alone.body)).toBe(200);
+    const single = ClassifyResponseSchema.parse(alone.body);
+    const body = await batch(form(images), 'tier=accurate&cache=false', 'e2e-batch-accurate');
+    expect(body.results).toHaveLength(3);
+    const first = answer(body.results[0]);
+    expect(first.model).toBe('efficientnet-b5');
+    expect(first.predictions.map((p) => p.index)).toEqual(single.predictions.map((p) => p.index));
+    first.predictions.forEach((p, i) => {
+      // Batched and single runs may differ in the last float32 bits (different kernel tiling).
+      expect(Math.abs(p.score - (single.predictions[i]?.score ?? Number.NaN))).toBeLessThanOrEqual(1e-5);
+    });
+    expect(originRequests('e2e-batch-accurate').map((line) => line.path)).toEqual(['/v1/classify/batch']);
+  });
+
+  it('the typed client and `npm run classify` with several files use the batch call', async () => {
+    const client = createClient({ baseUrl: stack.edgeUrl, fetch: globalThis.fetch });
+    const result = await client.classifyBatch(
+      images.map((image) => ({ image: image.bytes, contentType: image.type as 'image/jpeg' | 'image/png' })),
+      { tier: 'fast', top_k: 3 },
+    );
+    expect(result.results.map((entry) => answer(entry).model)).toEqual(Array(3).fill('efficientnet-b0'));
+
+    const files = await Promise.all(
+      images.map(async (image, i) => {
+        const file = path.join(scratch, `image-${i}.${image.type === 'image/png' ? 'png' : 'jpg'}`);
+        await writeFile(file, image.bytes);
+        return file;
+      }),
+    );
+    let stdout = '';
+    const code = await runClassify(
+      [...files, '--json', '--tier', 'fast', '--top-k', '3', '--base-url', stack.edgeUrl],
+      {
+        stdout: (text) => {
+          stdout += text;
+        },
+        stderr: () => {},
+        env: {},
+      },
+    );
+    expect(code).toBe(EXIT_OK);
+    const printed = JSON.parse(stdout) as { file: string; response: ClassifyResponse }[];
+    expect(printed.map((entry) => entry.file)).toEqual(files);
+    // One request id for the three files: they went in one call.
+    expect(new Set(printed.map((entry) => entry.response.request_id)).size).toBe(1);
+    printed.forEach((entry, i) => {
+      expect(entry.response.predictions).toEqual(answer(result.results[i]).predictions);
+    });
+  });
 });
 
 function collectRefs(value: unknown, into: string[] = []): string[] {

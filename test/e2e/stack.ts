@@ -24,9 +24,10 @@ export interface Stack {
   killOrigin(): Promise<void>;
   /**
    * Starts the origin again on the same port and waits until it is ready; with `models`, it serves only
-   * those (a restart that needs just B5 skips loading B7, seconds on CPU).
+   * those (a restart that needs just B5 skips loading B7, seconds on CPU); `env` adds to or overrides
+   * the stack's origin environment for this start only (e.g. a larger batch for the batch route).
    */
-  startOrigin(models?: readonly string[]): Promise<void>;
+  startOrigin(models?: readonly string[], env?: Record<string, string>): Promise<void>;
   dispose(): Promise<void>;
 }
 
@@ -46,7 +47,10 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const logs: string[] = [];
   let origin: ChildProcess | undefined;
 
-  const startOrigin = async (models: readonly string[] = ORIGIN_TEST_MODELS) => {
+  const startOrigin = async (
+    models: readonly string[] = ORIGIN_TEST_MODELS,
+    env: Record<string, string> = {},
+  ) => {
     const child = spawnOrigin({
       port,
       modelsDir,
@@ -59,6 +63,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
         // edge never reads (it uses the deployed profiles); test/origin/profile.test.ts covers it.
         ORIGIN_WARMUP_RUNS: '0',
         ...options.originEnv,
+        ...env,
       },
       output: (chunk) => logs.push(chunk),
     });

@@ -7,10 +7,16 @@ import { BaseSequencer, type TestSpecification } from 'vitest/node';
  * idles.
  */
 const SLOWEST = [
+  // Also the batch route, on the origin it restarts.
   'test/e2e/stack.test.ts',
-  'test/e2e/page-and-cli.test.ts',
+  // Also the result cache and a second Worker with the pre-optimised models.
   'test/workerd/classify.test.ts',
+  // Also the playground's batch upload, in the same browser.
+  'test/e2e/page-and-cli.test.ts',
+  'test/workerd/decode.test.ts',
   'test/workerd/fuzz.test.ts',
+  // Also image_url against a local server.
+  'test/workerd/errors.test.ts',
 ];
 /** Unknown files: one that boots workerd or a stack (isolated) costs seconds, an in-process one less. */
 const GUESS_ISOLATED_MS = 10_000;

@@ -2,7 +2,7 @@
 // errors. Image headers are probed for real; decoding and inference are injected (as in
 // edge-app.test.ts), with a fake model whose top-1 probability each test can set, so escalation is under
 // the test's control. No ORIGIN_URL here: the per-image failure policy answers for the origin (degrade
-// for auto, 503 for accurate). Several images reaching a real origin in one call: test/e2e/batch.test.ts.
+// for auto, 503 for accurate). Several images reaching a real origin in one call: test/e2e/stack.test.ts.
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Validator } from '@seriousme/openapi-schema-validator';

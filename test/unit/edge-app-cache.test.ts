@@ -1,7 +1,7 @@
 // The edge result cache in process, through app.request(): the key (changing any part of it misses),
 // every Cache-Status value, cache=false, RESULT_CACHE_TTL_S=0 and expiry, and what is never stored.
 // Node has no Cache API, so the store is edge/cache's in-memory one (same max-age rule); the stores run
-// through a real waitUntil that the test awaits. test/workerd/result-cache.test.ts runs the Workers cache.
+// through a real waitUntil that the test awaits. test/workerd/classify.test.ts runs the Workers cache.
 import type { ExecutionContext } from 'hono';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createEdgeApp, type EdgeCompute } from '../../edge/app.ts';

@@ -1,6 +1,6 @@
 // image_url in the edge app's JSON body, in process (app.request()) against a real HTTP server on
 // 127.0.0.1: the policy's refusals, redirects, the byte cap, the deadline and sniffing, each with its
-// envelope. Decoding and inference are fakes here (the header probe is real); test/workerd/image-url.test.ts
+// envelope. Decoding and inference are fakes here (the header probe is real); test/workerd/errors.test.ts
 // runs the real Worker's fetch() in workerd.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createEdgeApp, type EdgeCompute } from '../../edge/app.ts';

@@ -1,7 +1,7 @@
 // POST /v1/classify and GET /v1/models in real workerd, on factory-built untrained B0 and split B1: the
-// codecs, the ORT shim, sessions and R2, phone-sized photos, and the measured latencies of the profiles
-// deployed to R2 with the models. One Worker serves the whole file (a boot, ORT's compile and the model
-// loads cost seconds each). The page, /healthz, /openapi.json and request ids run in process
+// codecs, the ORT shim, sessions and R2, phone-sized photos, the measured latencies of the profiles
+// deployed to R2 with the models, and the result cache. One Worker serves the whole file (a boot, ORT's
+// compile and the model loads cost seconds each); a second one serves the pre-optimised models. The page, /healthz, /openapi.json and request ids run in process
 // (test/unit/edge-app.test.ts).
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -10,12 +10,19 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generatedJpeg, pngHeaderOnly, type TestPhoto, testPhoto } from '../../infra/bench/images.ts';
 import { type BootedWorker, bootWorker } from '../../infra/dev/workerd.ts';
-import { testModels } from '../../infra/models/cache.ts';
+import { preoptimizedTestModels, testModels } from '../../infra/models/cache.ts';
 import { type ClassifyResponse, ClassifyResponseSchema } from '../../shared/api/classify.ts';
 import { type ModelInfo, ModelsResponseSchema } from '../../shared/api/models.ts';
 
 // Scores are float64 softmax of float32 logits: the top-k sum may exceed 1 only by rounding.
 const PROBABILITY_TOLERANCE = 1e-6;
+/** Not the default (a day): a hit's ttl shows that the setting reached the Worker. */
+const RESULT_CACHE_TTL_S = 300;
+const WORKER_VARS = {
+  DEBUG_ROUTES: '1',
+  ALLOW_OPEN_API: '1',
+  RESULT_CACHE_TTL_S: String(RESULT_CACHE_TTL_S),
+};
 
 let worker: BootedWorker;
 let photo: TestPhoto;
@@ -73,7 +80,7 @@ beforeAll(async () => {
       { runtime: 'edge', file: profiles.edge },
       { runtime: 'origin', file: profiles.origin },
     ],
-    vars: { DEBUG_ROUTES: '1', ALLOW_OPEN_API: '1' },
+    vars: WORKER_VARS,
   });
 });
 afterAll(async () => {
@@ -344,5 +351,112 @@ describe('latency_budget_ms without an origin', () => {
     // Not escalating: what is expected is the edge answer already in hand, i.e. the time it took.
     expect(body.selection?.expected_ms).toBeLessThanOrEqual(body.timings_ms.total + 0.1);
     expect(body.selection?.budget_met).toBe(true);
+  });
+});
+
+// The result cache (on by default) with the Workers Cache API as wrangler's local runtime provides it,
+// weights checksums read from model.json in local R2, and waitUntil storing after the response. Key
+// composition and every Cache-Status value run in process (test/unit/edge-app-cache.test.ts).
+describe('result cache', () => {
+  const HIT = /^edge-results; hit; ttl=(\d+)$/;
+  /** An image no other test here sends: its first request must miss, whatever ran before. */
+  let image: Uint8Array<ArrayBuffer>;
+  beforeAll(async () => {
+    image = await generatedJpeg(288, 216);
+  });
+
+  async function cached(query: string): Promise<{ status: string | null; body: ClassifyResponse }> {
+    const response = await postImage(query, image);
+    const text = await response.text();
+    expect(response.status, text).toBe(200);
+    return {
+      status: response.headers.get('cache-status'),
+      body: ClassifyResponseSchema.parse(JSON.parse(text)),
+    };
+  }
+
+  /** The store runs in waitUntil, after the response: poll until the entry is readable (bounded). */
+  async function untilHit(query: string): Promise<{ status: string | null; body: ClassifyResponse }> {
+    for (let attempt = 0; ; attempt++) {
+      const sent = await cached(query);
+      if (HIT.test(sent.status ?? '') || attempt === 20) return sent;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+
+  it('a repeated image carries Cache-Status hit with the same predictions', async () => {
+    const first = await cached('?tier=fast&top_k=5');
+    expect(first.status).toBe('edge-results; fwd=uri-miss; stored');
+    expect(first.body.timings_ms.inference).toBeGreaterThan(0);
+
+    const second = await untilHit('?tier=fast&top_k=5');
+    expect(second.status).toMatch(HIT);
+    const ttl = Number(HIT.exec(second.status ?? '')?.[1]);
+    expect(ttl).toBeGreaterThan(RESULT_CACHE_TTL_S - 60);
+    expect(ttl).toBeLessThanOrEqual(RESULT_CACHE_TTL_S);
+    expect(second.body.predictions).toEqual(first.body.predictions);
+    expect(second.body).toMatchObject({ model: first.body.model, tier: 'fast', weights: first.body.weights });
+    expect(second.body.request_id).not.toBe(first.body.request_id);
+    expect(second.body.timings_ms).toMatchObject({ decode: 0, preprocess: 0, inference: 0 });
+  });
+
+  it('another top_k misses; cache=false bypasses and the entry stays', async () => {
+    expect((await cached('?tier=fast&top_k=4')).status).toBe('edge-results; fwd=uri-miss; stored');
+    expect((await cached('?tier=fast&top_k=5&cache=false')).status).toBe(
+      'edge-results; fwd=bypass; detail=cache-false',
+    );
+    expect((await cached('?tier=fast&top_k=5')).status).toMatch(HIT);
+  });
+});
+
+// The edge models as `npm start` deploys them (split, saved as onnxruntime optimised them, loaded with
+// optimisation off), in a second Worker with the same settings: both tiers answer with the same
+// predictions as this file's plain graphs, and B0 and B1 loaded together stay within the isolate's memory.
+describe('pre-optimised edge models', () => {
+  /** Scores are softmax of logits that agree within 1e-4 (test/unit/models-preoptimize.test.ts). */
+  const OPTIMIZED_SCORE_TOLERANCE = 1e-4;
+  /** Workers allow 128 MB per isolate; ORT's WASM heap must leave room for the JS heap and a decode. */
+  const ISOLATE_BYTES = 128 * 1e6;
+  let optimized: BootedWorker | undefined;
+  afterAll(async () => {
+    await optimized?.dispose();
+  });
+
+  /** cache=false: each answer is a model run of the Worker asked, never an answer it stored earlier. */
+  async function classifyBoth(target: BootedWorker) {
+    const out: Record<string, ClassifyResponse> = {};
+    for (const tier of ['fast', 'balanced']) {
+      const response = await target.fetch(`/v1/classify?tier=${tier}&top_k=5&cache=false`, {
+        method: 'POST',
+        headers: { 'content-type': 'image/jpeg' },
+        body: photo.bytes,
+      });
+      const text = await response.text();
+      expect(response.status, text).toBe(200);
+      out[tier] = ClassifyResponseSchema.parse(JSON.parse(text));
+    }
+    return out;
+  }
+
+  it('answer like the plain graphs, and B0 + B1 together fit the isolate', async () => {
+    const models = await preoptimizedTestModels();
+    optimized = await bootWorker({ models: [models.b0, models.b1Split], vars: WORKER_VARS });
+    const expected = await classifyBoth(worker);
+    const actual = await classifyBoth(optimized);
+    for (const tier of ['fast', 'balanced']) {
+      const want = expected[tier];
+      const got = actual[tier];
+      expect(got?.model).toBe(want?.model);
+      expect(got?.predictions.map((p) => p.index)).toEqual(want?.predictions.map((p) => p.index));
+      got?.predictions.forEach((p, i) => {
+        expect(Math.abs(p.score - (want?.predictions[i]?.score ?? Number.NaN))).toBeLessThanOrEqual(
+          OPTIMIZED_SCORE_TOLERANCE,
+        );
+      });
+    }
+    const debug = (await (await optimized.fetch('/_debug/inference')).json()) as DebugInference;
+    expect(debug.sessions['efficientnet-b1']?.loaded).toBe(true);
+    expect(debug.wasm_heap_bytes).toBeGreaterThan(16 * 2 ** 20);
+    expect(debug.wasm_heap_bytes).toBeLessThan(ISOLATE_BYTES);
   });
 });

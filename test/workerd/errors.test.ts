@@ -1,38 +1,48 @@
 // The refusals that need the real Worker in workerd: the secret's binding as wrangler reports it, an
 // oversized streamed upload drained so the connection stays usable, and models missing from the R2
-// bucket. Every other refusal (envelope, status, message) runs in process: test/unit/edge-app.test.ts.
-// Booted with API keys (secret and KV), a small body limit and a small pixel limit; only B0 is in the
-// bucket, so B1 is "not deployed".
+// bucket, and image_url (below). Every other refusal (envelope, status, message) runs in process:
+// test/unit/edge-app.test.ts. Booted with API keys (secret and KV), a small body limit and a small pixel
+// limit; only B0 is in the bucket, so B1 is "not deployed".
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generatedJpeg, pngHeaderOnly } from '../../infra/bench/images.ts';
 import { type BootedWorker, bootWorker } from '../../infra/dev/workerd.ts';
 import { testModels } from '../../infra/models/cache.ts';
+import { ClassifyResponseSchema } from '../../shared/api/classify.ts';
 import { type ErrorCode, ErrorEnvelopeSchema } from '../../shared/api/errors.ts';
+import { type ImageUrlServer, startImageUrlServer } from '../support/image-url-server.ts';
 
 const KEY = 'test-key-1';
 const KV_KEY = 'kv-key-7';
 const MAX_BODY = 300_000;
 const MAX_PIXELS = 1_000_000;
 const AUTH = { authorization: `Bearer ${KEY}` };
+const IMAGE_URL_TIMEOUT_MS = 1500;
 
 let worker: BootedWorker;
 let jpeg: Uint8Array<ArrayBuffer>;
+let server: ImageUrlServer;
 
 beforeAll(async () => {
   const models = await testModels();
   jpeg = await generatedJpeg(320, 240);
+  server = await startImageUrlServer(jpeg);
   worker = await bootWorker({
     models: [models.b0],
     secrets: { API_KEYS: `other-key, ${KEY}` },
     vars: {
       MAX_BODY_BYTES: String(MAX_BODY),
       MAX_IMAGE_PIXELS: String(MAX_PIXELS),
+      IMAGE_URL_TIMEOUT_MS: String(IMAGE_URL_TIMEOUT_MS),
+      // Test-only: image_url may reach the local server below. No other test here makes the Worker fetch
+      // a URL, and metadata and private addresses stay refused with it on (tested below).
+      IMAGE_URL_UNSAFE_TEST_LOOPBACK: '1',
     },
     kvKeys: [KV_KEY],
   });
 });
 afterAll(async () => {
   await worker?.dispose();
+  await server?.close();
 });
 
 async function expectError(
@@ -111,5 +121,92 @@ describe('edge models missing from the bucket (503)', () => {
   it('an edge model whose files are not in the bucket, while a deployed one still works', async () => {
     await expectError(await asJpeg(jpeg, '?model=efficientnet-b1'), 503, 'model_unavailable', /not deployed/);
     expect((await asJpeg(jpeg, '?model=efficientnet-b0')).status).toBe(200);
+  });
+});
+
+// image_url through the real Worker: its fetch() with redirect 'manual', the streamed byte cap and the
+// deadline in the Workers runtime, and a good URL classified by B0 for real. The in-process suite
+// (test/unit/edge-app-image-url.test.ts) covers every refusal case by case; this checks the issue's
+// bad-input list end to end.
+const classifyJson = (body: object) =>
+  classify('', { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+
+describe('image_url in workerd', () => {
+  it('a good URL: 200 with the same predictions as the image sent inline', async () => {
+    const byUrl = await classifyJson({ image_url: server.url('/redirect-relative'), tier: 'fast', top_k: 3 });
+    expect(byUrl.status, await byUrl.clone().text()).toBe(200);
+    const inline = await classifyJson({
+      image: Buffer.from(jpeg).toString('base64'),
+      tier: 'fast',
+      top_k: 3,
+    });
+    expect(inline.status).toBe(200);
+    const fromUrl = ClassifyResponseSchema.parse(await byUrl.json());
+    expect(fromUrl.model).toBe('efficientnet-b0');
+    expect(fromUrl.predictions).toEqual(ClassifyResponseSchema.parse(await inline.json()).predictions);
+    expect(server.requests).toContain('/image.jpg');
+    // The test-only switch is said in the log, once.
+    expect(worker.logs().match(/image_url may fetch http: and loopback addresses/g)).toHaveLength(1);
+  });
+
+  it.each([
+    ['https://169.254.169.254/latest/meta-data/', /metadata/],
+    ['http://169.254.169.254/latest/meta-data/', /metadata/],
+    ['https://[fd00:ec2::254]/', /metadata/],
+    ['https://10.0.0.1/a.jpg', /private/],
+    ['http://example.com/a.jpg', /only https/],
+    ['https://user:pw@example.com/a.jpg', /credentials/],
+  ])('%s: url_forbidden', async (url, reason) => {
+    await expectError(await classifyJson({ image_url: url }), 400, 'url_forbidden', reason);
+  });
+
+  it('a redirect to a private or metadata address: url_forbidden, not followed', async () => {
+    await expectError(
+      await classifyJson({ image_url: server.url('/redirect-private') }),
+      400,
+      'url_forbidden',
+      /10\.0\.0\.1/,
+    );
+    await expectError(
+      await classifyJson({ image_url: server.url('/redirect-metadata') }),
+      400,
+      'url_forbidden',
+      /metadata/,
+    );
+    await expectError(
+      await classifyJson({ image_url: server.url('/chain/3') }),
+      422,
+      'fetch_failed',
+      /redirects/,
+    );
+  });
+
+  it('a URL that streams forever: fetch_failed within the timeout', async () => {
+    const started = performance.now();
+    await expectError(
+      await classifyJson({ image_url: server.url('/endless') }),
+      422,
+      'fetch_failed',
+      /within/,
+    );
+    // Tolerance: 3 s over the deadline for workerd and a loaded machine.
+    expect(performance.now() - started).toBeLessThan(IMAGE_URL_TIMEOUT_MS + 3000);
+    // The Worker hung up: the server is not left writing into a dropped fetch.
+    await expect.poll(() => server.openStreams(), { timeout: 5000 }).toBe(0);
+  });
+
+  it('a body over the limit and a non-image body', async () => {
+    await expectError(
+      await classifyJson({ image_url: server.url('/flood') }),
+      422,
+      'fetch_failed',
+      /byte limit/,
+    );
+    await expect.poll(() => server.openStreams(), { timeout: 5000 }).toBe(0);
+    await expectError(
+      await classifyJson({ image_url: server.url('/page.html') }),
+      415,
+      'unsupported_media_type',
+    );
   });
 });

@@ -7,7 +7,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Validator } from '@seriousme/openapi-schema-validator';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { createEdgeApp, type EdgeCompute } from '../../edge/app.ts';
+import { createEdgeApp } from '../../edge/app.ts';
 import { topPredictions } from '../../edge/classify/predictions.ts';
 import { generatedJpeg, pngHeaderOnly } from '../../infra/bench/images.ts';
 import {
@@ -20,7 +20,7 @@ import {
   MAX_BATCH_IMAGES,
 } from '../../shared/api/classify.ts';
 import { type ErrorCode, ErrorEnvelopeSchema } from '../../shared/api/errors.ts';
-import type { ModelId } from '../../shared/catalog/models.ts';
+import { type FakeCompute, fakeCompute } from '../support/fake-compute.ts';
 
 const KEY = 'batch-key';
 const AUTH = { authorization: `Bearer ${KEY}` };
@@ -36,37 +36,6 @@ const ENV = {
 const LOGITS = Float32Array.from({ length: 1000 }, (_, i) => (i === 3 ? 6 : i % 7 === 0 ? 1 : 0));
 const TOP1 = topPredictions(LOGITS, 1)[0]?.score ?? Number.NaN;
 
-interface FakeCompute extends EdgeCompute {
-  decoded: { width: number; height: number }[];
-  runs: ModelId[];
-}
-
-function fakeCompute(): FakeCompute {
-  const compute: FakeCompute = {
-    decoded: [],
-    runs: [],
-    decode: async (_bytes, probe) => {
-      compute.decoded.push({ width: probe.width, height: probe.height });
-      return { width: probe.width, height: probe.height, channels: 3, data: new Uint8Array(3) };
-    },
-    runModel: async (_env, model, _image, topK) => {
-      compute.runs.push(model);
-      const predictions = topPredictions(LOGITS, Math.max(1, topK));
-      return {
-        model,
-        weights: 'untrained',
-        predictions,
-        top1: predictions[0]?.score ?? Number.NaN,
-        preprocessMs: 0,
-        inferenceMs: 0,
-      };
-    },
-    isLoaded: (model) => compute.runs.includes(model),
-    weightsOf: async () => 'untrained',
-  };
-  return compute;
-}
-
 let compute: FakeCompute;
 let app: ReturnType<typeof createEdgeApp>;
 /** Distinct sizes, so the order of the decodes shows the order of the images. */
@@ -74,7 +43,7 @@ let jpegs: Uint8Array<ArrayBuffer>[];
 let big: Uint8Array<ArrayBuffer>;
 
 beforeAll(async () => {
-  compute = fakeCompute();
+  compute = fakeCompute({ logits: LOGITS });
   app = createEdgeApp(compute);
   jpegs = await Promise.all([generatedJpeg(320, 240), generatedJpeg(200, 150), generatedJpeg(120, 90)]);
   big = await generatedJpeg(1200, 900);

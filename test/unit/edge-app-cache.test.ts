@@ -4,7 +4,7 @@
 // through a real waitUntil that the test awaits. test/workerd/classify.test.ts runs the Workers cache.
 import type { ExecutionContext } from 'hono';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { createEdgeApp, type EdgeCompute } from '../../edge/app.ts';
+import { createEdgeApp } from '../../edge/app.ts';
 import { PREPROCESS_VERSION, resultCacheKey } from '../../edge/cache/key.ts';
 import { notStorable } from '../../edge/cache/result-cache.ts';
 import { imageResultCache, type ResultCacheDeps } from '../../edge/cache/session.ts';
@@ -15,6 +15,7 @@ import { generatedJpeg } from '../../infra/bench/images.ts';
 import { type ClassifyResponse, ClassifyResponseSchema } from '../../shared/api/classify.ts';
 import type { ModelId } from '../../shared/catalog/models.ts';
 import type { Plan } from '../../shared/policy/escalation.ts';
+import { type FakeCompute, fakeCompute } from '../support/fake-compute.ts';
 
 const KEY = 'cache-test-key';
 const AUTH = { authorization: `Bearer ${KEY}` };
@@ -26,41 +27,25 @@ const LOGITS = Float32Array.from({ length: 1000 }, (_, i) => (i === 3 ? 6 : i % 
 const MISS_STORED = 'edge-results; fwd=uri-miss; stored';
 const HIT = /^edge-results; hit; ttl=(\d+)$/;
 
-let runs: ModelId[];
+let compute: FakeCompute;
 let store: MemoryResultStore;
 let checksums: Partial<Record<ModelId, string>>;
 let app: ReturnType<typeof createEdgeApp>;
 let jpeg: Uint8Array<ArrayBuffer>;
 let other: Uint8Array<ArrayBuffer>;
 
-function compute(resultCache: ResultCacheDeps | undefined): EdgeCompute {
-  return {
-    decode: async (_bytes, probe) => ({
-      width: probe.width,
-      height: probe.height,
-      channels: 3,
-      data: new Uint8Array(3),
-    }),
-    runModel: async (_env, model, _image, topK) => {
-      runs.push(model);
-      const predictions = topPredictions(LOGITS, topK);
-      const top1 = predictions[0]?.score ?? Number.NaN;
-      return { model, weights: 'untrained', predictions, top1, preprocessMs: 1, inferenceMs: 2 };
-    },
-    isLoaded: () => false,
-    weightsOf: async () => 'untrained',
-    ...(resultCache ? { resultCache } : {}),
-  };
-}
-
 beforeEach(async () => {
-  runs = [];
   // The clock of the store and of the ttl arithmetic; nothing else is faked.
   vi.useFakeTimers({ toFake: ['Date'] });
   vi.setSystemTime(1_000_000);
   store = new MemoryResultStore();
   checksums = { 'efficientnet-b0': 'a'.repeat(64), 'efficientnet-b1': 'b'.repeat(64) };
-  app = createEdgeApp(compute({ store: () => store, checksumOf: async (_env, model) => checksums[model] }));
+  compute = fakeCompute({
+    logits: LOGITS,
+    preprocessMs: 1,
+    resultCache: { store: () => store, checksumOf: async (_env, model: ModelId) => checksums[model] },
+  });
+  app = createEdgeApp(compute);
   jpeg ??= await generatedJpeg(320, 240);
   other ??= await generatedJpeg(320, 241);
 });
@@ -109,7 +94,7 @@ describe('hit and miss', () => {
   it('a repeated image is a hit with the same answer, its own request_id, and no model run', async () => {
     const first = await classify('?tier=fast&top_k=3');
     expect(first.status).toBe(MISS_STORED);
-    expect(runs).toEqual(['efficientnet-b0']);
+    expect(compute.runs).toEqual(['efficientnet-b0']);
     expect(store.size).toBe(1);
 
     advance(100_000);
@@ -117,7 +102,7 @@ describe('hit and miss', () => {
     expect(second.status).toMatch(HIT);
     // 600 s stored, 100 s passed.
     expect(Number(HIT.exec(second.status ?? '')?.[1])).toBe(TTL_S - 100);
-    expect(runs).toEqual(['efficientnet-b0']);
+    expect(compute.runs).toEqual(['efficientnet-b0']);
     const { request_id: id1, timings_ms: t1, ...answer1 } = first.body;
     const { request_id: id2, timings_ms: t2, ...answer2 } = second.body;
     expect(answer2).toEqual(answer1);
@@ -142,14 +127,14 @@ describe('hit and miss', () => {
     form.set('tier', 'fast');
     const multipart = await send('', { headers: AUTH, body: form });
     expect(multipart.headers.get('cache-status')).toMatch(HIT);
-    expect(runs).toHaveLength(1);
+    expect(compute.runs).toHaveLength(1);
   });
 
   it('an entry expires after RESULT_CACHE_TTL_S', async () => {
     await classify('?tier=fast');
     advance(TTL_S * 1000);
     expect((await classify('?tier=fast')).status).toBe(MISS_STORED);
-    expect(runs).toHaveLength(2);
+    expect(compute.runs).toHaveLength(2);
   });
 });
 
@@ -163,7 +148,7 @@ describe('key composition: changing any part misses', () => {
   ])('%s', async (_name, query, otherImage) => {
     expect((await classify('?tier=fast')).status).toBe(MISS_STORED);
     expect((await classify(query, otherImage ? other : jpeg)).status).toBe(MISS_STORED);
-    expect(runs).toHaveLength(2);
+    expect(compute.runs).toHaveLength(2);
   });
 
   it('min_confidence of tier auto', async () => {
@@ -232,7 +217,7 @@ describe('bypass and not stored', () => {
     expect(json.status).toBe(200);
     expect(json.headers.get('cache-status')).toBe('edge-results; fwd=bypass; detail=cache-false');
     expect(store.size).toBe(1);
-    expect(runs).toHaveLength(3);
+    expect(compute.runs).toHaveLength(3);
   });
 
   it('RESULT_CACHE_TTL_S=0 turns the cache off', async () => {
@@ -244,7 +229,7 @@ describe('bypass and not stored', () => {
       'edge-results; fwd=bypass; detail=disabled',
     );
     expect(store.size).toBe(0);
-    expect(runs).toHaveLength(2);
+    expect(compute.runs).toHaveLength(2);
   });
 
   it('degraded answers are not stored', async () => {
@@ -295,7 +280,7 @@ describe('bypass and not stored', () => {
   });
 
   it('without a Cache API the cache is bypassed', async () => {
-    app = createEdgeApp(compute(undefined));
+    app = createEdgeApp(fakeCompute({ logits: LOGITS }));
     expect((await classify('?tier=fast')).status).toBe('edge-results; fwd=bypass; detail=unavailable');
   });
 });
@@ -338,7 +323,12 @@ describe('per-image seam and store failures', () => {
         throw new Error('cache down');
       },
     };
-    app = createEdgeApp(compute({ store: () => failing, checksumOf: async () => 'a'.repeat(64) }));
+    app = createEdgeApp(
+      fakeCompute({
+        logits: LOGITS,
+        resultCache: { store: () => failing, checksumOf: async () => 'a'.repeat(64) },
+      }),
+    );
     const errors: string[] = [];
     const original = console.error;
     console.error = (line: string) => errors.push(line);

@@ -5,39 +5,16 @@
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createEdgeApp, type EdgeCompute } from '../../edge/app.ts';
-import { topPredictions } from '../../edge/classify/predictions.ts';
+import { createEdgeApp } from '../../edge/app.ts';
 import { generatedJpeg } from '../../infra/bench/images.ts';
 import { EXIT_API_ERROR, EXIT_OK, EXIT_USAGE, runClassify } from '../../infra/cli/classify-command.ts';
+import { fakeCompute, logitsFavouring } from '../support/fake-compute.ts';
 import { type ImageUrlServer, startImageUrlServer } from '../support/image-url-server.ts';
 
 const KEY = 'cli-key';
 const ENV = { API_KEYS: KEY, IMAGE_URL_UNSAFE_TEST_LOOPBACK: '1', IMAGE_URL_TIMEOUT_MS: '2000' };
 
-const compute: EdgeCompute = {
-  decode: async (_bytes, probe) => ({
-    width: probe.width,
-    height: probe.height,
-    channels: 3,
-    data: new Uint8Array(3),
-  }),
-  runModel: async (_env, model, _image, topK) => {
-    const predictions = topPredictions(
-      Float32Array.from({ length: 1000 }, (_, i) => (i === 281 ? 5 : 0)),
-      topK,
-    );
-    return {
-      model,
-      weights: 'untrained',
-      predictions,
-      top1: predictions[0]?.score ?? 0,
-      preprocessMs: 0,
-      inferenceMs: 0,
-    };
-  },
-  isLoaded: () => true,
-  weightsOf: async () => 'untrained',
-};
+const compute = fakeCompute({ logits: logitsFavouring(281) });
 
 let images: ImageUrlServer;
 let edge: ReturnType<typeof serve>;

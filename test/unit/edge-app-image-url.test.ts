@@ -3,11 +3,11 @@
 // envelope. Decoding and inference are fakes here (the header probe is real); test/workerd/errors.test.ts
 // runs the real Worker's fetch() in workerd.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createEdgeApp, type EdgeCompute } from '../../edge/app.ts';
-import { topPredictions } from '../../edge/classify/predictions.ts';
+import { createEdgeApp } from '../../edge/app.ts';
 import { generatedJpeg } from '../../infra/bench/images.ts';
 import { ClassifyResponseSchema } from '../../shared/api/classify.ts';
 import { type ErrorCode, ErrorEnvelopeSchema } from '../../shared/api/errors.ts';
+import { fakeCompute, logitsFavouring } from '../support/fake-compute.ts';
 import { type ImageUrlServer, startImageUrlServer } from '../support/image-url-server.ts';
 
 const KEY = 'test-key-1';
@@ -22,30 +22,7 @@ const TEST_ENV = {
 };
 const STRICT_ENV = { API_KEYS: KEY, MAX_BODY_BYTES: String(MAX_BODY) };
 
-const compute: EdgeCompute = {
-  decode: async (_bytes, probe) => ({
-    width: probe.width,
-    height: probe.height,
-    channels: 3,
-    data: new Uint8Array(3),
-  }),
-  runModel: async (_env, model, _image, topK) => {
-    const predictions = topPredictions(
-      Float32Array.from({ length: 1000 }, (_, i) => (i === 7 ? 5 : 0)),
-      topK,
-    );
-    return {
-      model,
-      weights: 'untrained',
-      predictions,
-      top1: predictions[0]?.score ?? 0,
-      preprocessMs: 0,
-      inferenceMs: 0,
-    };
-  },
-  isLoaded: () => true,
-  weightsOf: async () => 'untrained',
-};
+const compute = fakeCompute({ logits: logitsFavouring(7) });
 
 let app: ReturnType<typeof createEdgeApp>;
 let server: ImageUrlServer;

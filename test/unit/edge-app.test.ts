@@ -4,14 +4,14 @@
 // run in test/workerd. The fake model scores fixed logits with the real top-k, so the answer path is real.
 import { Hono } from 'hono';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
-import { createEdgeApp, type EdgeCompute } from '../../edge/app.ts';
+import { createEdgeApp } from '../../edge/app.ts';
 import type { KeyStore } from '../../edge/auth/api-key.ts';
 import { topPredictions } from '../../edge/classify/predictions.ts';
 import type { AppEnv } from '../../edge/http/app-env.ts';
 import { generatedJpeg, pngHeaderOnly } from '../../infra/bench/images.ts';
 import { ClassifyResponseSchema } from '../../shared/api/classify.ts';
 import { type ErrorCode, ErrorEnvelopeSchema } from '../../shared/api/errors.ts';
-import type { ModelId } from '../../shared/catalog/models.ts';
+import { type FakeCompute, fakeCompute } from '../support/fake-compute.ts';
 
 const KEY = 'test-key-1';
 const KV_KEY = 'kv-key-7';
@@ -22,37 +22,12 @@ const AUTH = { authorization: `Bearer ${KEY}` };
 /** Fixed logits: class 3 leads with a softmax probability of about 0.35. */
 const LOGITS = Float32Array.from({ length: 1000 }, (_, i) => (i === 3 ? 6 : i % 7 === 0 ? 1 : 0));
 
-interface FakeCompute extends EdgeCompute {
-  decoded: number;
-  runs: ModelId[];
-}
-
 /** The edge's compute with B0 "deployed" and B1 not, like the workerd error suite's bucket. */
-function fakeCompute(): FakeCompute {
-  const compute: FakeCompute = {
-    decoded: 0,
-    runs: [],
-    decode: async (_bytes, probe) => {
-      compute.decoded++;
-      return { width: probe.width, height: probe.height, channels: 3, data: new Uint8Array(3) };
-    },
-    runModel: async (_env, model, _image, topK) => {
-      compute.runs.push(model);
-      const predictions = topPredictions(LOGITS, Math.max(1, topK));
-      return {
-        model,
-        weights: 'untrained',
-        predictions,
-        top1: predictions[0]?.score ?? Number.NaN,
-        preprocessMs: 0,
-        inferenceMs: 0,
-      };
-    },
-    isLoaded: (model) => compute.runs.includes(model),
+const newCompute = () =>
+  fakeCompute({
+    logits: LOGITS,
     weightsOf: async (_env, model) => (model === 'efficientnet-b0' ? 'untrained' : undefined),
-  };
-  return compute;
-}
+  });
 
 const keyStore: KeyStore = { get: async (key) => (key === KV_KEY ? '1' : null) };
 const ENV = {
@@ -68,7 +43,7 @@ let jpeg: Uint8Array<ArrayBuffer>;
 let big: Uint8Array<ArrayBuffer>;
 
 beforeAll(async () => {
-  compute = fakeCompute();
+  compute = newCompute();
   app = createEdgeApp(compute);
   jpeg = await generatedJpeg(320, 240);
   big = await generatedJpeg(1200, 900);
@@ -149,7 +124,7 @@ describe('media type and image content (415 / 422)', () => {
   });
 
   it('422 for a malformed JPEG and for one truncated inside its headers, before decoding', async () => {
-    const before = compute.decoded;
+    const before = compute.decoded.length;
     const garbage = new Uint8Array(2000).fill(0x41);
     garbage.set([0xff, 0xd8, 0xff, 0xe0]);
     await expectError(await asJpeg(garbage), 422, 'invalid_image');
@@ -157,7 +132,7 @@ describe('media type and image content (415 / 422)', () => {
     const sofAt = Buffer.from(jpeg).indexOf(Buffer.from([0xff, 0xc0]));
     expect(sofAt).toBeGreaterThan(20);
     await expectError(await asJpeg(jpeg.slice(0, sofAt + 4)), 422, 'invalid_image');
-    expect(compute.decoded).toBe(before);
+    expect(compute.decoded.length).toBe(before);
   });
 
   it('400 for an empty body', async () => {
@@ -248,7 +223,7 @@ describe('limits (413)', () => {
   });
 
   it('refuses too many pixels from the header, before decoding', async () => {
-    const before = compute.decoded;
+    const before = compute.decoded.length;
     await expectError(
       await classify('?tier=fast', {
         headers: { 'content-type': 'image/png' },
@@ -259,7 +234,7 @@ describe('limits (413)', () => {
     );
     expect(big.length).toBeLessThan(MAX_BODY);
     await expectError(await asJpeg(big), 413, 'image_too_large', /pixels/);
-    expect(compute.decoded).toBe(before);
+    expect(compute.decoded.length).toBe(before);
   });
 });
 
@@ -387,7 +362,7 @@ describe('answers and read-only routes', () => {
   it('says once that the API is open when no keys are configured', async () => {
     const warn = vi.spyOn(console, 'warn').mockImplementation(() => {});
     try {
-      const open = createEdgeApp(fakeCompute());
+      const open = createEdgeApp(newCompute());
       const env = { ALLOW_OPEN_API: '1' };
       for (let i = 0; i < 3; i++) expect((await open.request('/v1/models', {}, env)).status).toBe(200);
       const warnings = warn.mock.calls.filter((call) =>
@@ -409,7 +384,7 @@ describe('other paths', () => {
   it('debug routes are off unless DEBUG_ROUTES=1', async () => {
     const debugRoutes = new Hono<AppEnv>();
     debugRoutes.get('/inference', (c) => c.json({ sessions: {} }));
-    const withDebug = createEdgeApp({ ...fakeCompute(), debugRoutes });
+    const withDebug = createEdgeApp({ ...newCompute(), debugRoutes });
     const off = await withDebug.request('/_debug/inference', { headers: AUTH }, ENV);
     await expectError(off, 404, 'not_found');
     const on = await withDebug.request('/_debug/inference', { headers: AUTH }, { ...ENV, DEBUG_ROUTES: '1' });

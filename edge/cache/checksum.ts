@@ -7,8 +7,20 @@ import { readManifest } from '../models/store.ts';
 
 const SHA256_HEX = /^[0-9a-f]{64}$/;
 
+// A loaded model keeps its manifest object for the isolate's life: its digest is taken once, not per request.
+const ofManifest = new WeakMap<ModelManifest, Promise<string | undefined>>();
+
 /** undefined when the manifest lists no files or a file without its SHA-256: such answers are not cached. */
-export async function weightsChecksum(manifest: ModelManifest): Promise<string | undefined> {
+export function weightsChecksum(manifest: ModelManifest): Promise<string | undefined> {
+  let checksum = ofManifest.get(manifest);
+  if (!checksum) {
+    checksum = digestOfFiles(manifest);
+    ofManifest.set(manifest, checksum);
+  }
+  return checksum;
+}
+
+async function digestOfFiles(manifest: ModelManifest): Promise<string | undefined> {
   const files = manifest.files ?? [];
   if (files.length === 0 || files.some((file) => !SHA256_HEX.test(file.sha256 ?? ''))) return undefined;
   const listing = files

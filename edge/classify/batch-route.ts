@@ -5,10 +5,10 @@ import {
   ClassifyParamsSchema,
   MAX_BATCH_IMAGES,
 } from '../../shared/api/classify.ts';
-import { ErrorEnvelopeSchema } from '../../shared/api/errors.ts';
 import { edgeConfig } from '../config.ts';
 import { bodyLimit } from '../http/body-limit.ts';
 import { acceptedBatchBodyForm, batchBodyLimit } from './batch-input.ts';
+import { errorResponse } from './route.ts';
 
 /** multipart/form-data: one `image` field per image (1-16), parameters as further fields (or in the query). */
 export const BatchFormSchema = ClassifyParamsSchema.extend({
@@ -22,11 +22,6 @@ export const BatchFormSchema = ClassifyParamsSchema.extend({
       .describe('The image files, one field each, in order.'),
   ),
 }).strict();
-
-const errorResponse = (description: string) => ({
-  description,
-  content: { 'application/json': { schema: ErrorEnvelopeSchema } },
-});
 
 export const batchRoute = createRoute({
   method: 'post',

@@ -15,7 +15,8 @@ export const ClassifyFormSchema = ClassifyParamsSchema.extend({
 }).strict();
 
 const binaryImage = { schema: { type: 'string' as const, format: 'binary' } };
-const errorResponse = (description: string) => ({
+/** An OpenAPI error response: our envelope with this description. */
+export const errorResponse = (description: string) => ({
   description,
   content: { 'application/json': { schema: ErrorEnvelopeSchema } },
 });

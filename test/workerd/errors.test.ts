@@ -2,11 +2,15 @@
 // oversized streamed upload drained so the connection stays usable, and models missing from the R2
 // bucket, and image_url (below). Every other refusal (envelope, status, message) runs in process:
 // test/unit/edge-app.test.ts. Booted with API keys (secret and KV), a small body limit and a small pixel
-// limit; only B0 is in the bucket, so B1 is "not deployed".
+// limit; only B0 is in the bucket, so B1 is "not deployed". A second Worker, booted alongside, holds a
+// model.json that disagrees with the catalog (below).
+import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generatedJpeg, pngHeaderOnly } from '../../infra/bench/images.ts';
-import { type BootedWorker, bootWorker } from '../../infra/dev/workerd.ts';
-import { testModels } from '../../infra/models/cache.ts';
+import { type BootedWorker, bootWorker, type ModelFiles } from '../../infra/dev/workerd.ts';
+import { narrowEdgeModelsDir, testModels } from '../../infra/models/cache.ts';
 import { ClassifyResponseSchema } from '../../shared/api/classify.ts';
 import { type ErrorCode, ErrorEnvelopeSchema } from '../../shared/api/errors.ts';
 import { type ImageUrlServer, startImageUrlServer } from '../support/image-url-server.ts';
@@ -19,13 +23,24 @@ const AUTH = { authorization: `Bearer ${KEY}` };
 const IMAGE_URL_TIMEOUT_MS = 1500;
 
 let worker: BootedWorker;
+let misdeployed: BootedWorker;
+let mismatchDir: string;
 let jpeg: Uint8Array<ArrayBuffer>;
 let server: ImageUrlServer;
 
 beforeAll(async () => {
-  const models = await testModels();
+  const [models, narrow] = await Promise.all([testModels(), narrowEdgeModelsDir()]);
   jpeg = await generatedJpeg(320, 240);
   server = await startImageUrlServer(jpeg);
+  mismatchDir = await mkdtemp(path.join(tmpdir(), 'edge-mismatch-'));
+  // B1's graph takes 240 px; this model.json says 224 (B0's size). The narrow B0 (cheap to load) is the
+  // model that is right.
+  const b1 = await claimingResolution(models.b1Split, 224, mismatchDir);
+  const booting = bootWorker({
+    models: [{ id: 'efficientnet-b0', dir: path.join(narrow, 'efficientnet-b0') }, b1],
+    vars: { DEBUG_ROUTES: '1', ALLOW_OPEN_API: '1' },
+    logLevel: 'warn',
+  });
   worker = await bootWorker({
     models: [models.b0],
     secrets: { API_KEYS: `other-key, ${KEY}` },
@@ -39,11 +54,34 @@ beforeAll(async () => {
     },
     kvKeys: [KV_KEY],
   });
+  misdeployed = await booting;
 });
 afterAll(async () => {
+  await misdeployed?.dispose();
   await worker?.dispose();
   await server?.close();
+  if (mismatchDir) await rm(mismatchDir, { recursive: true, force: true });
 });
+
+/**
+ * A copy of `model` whose model.json claims another input size (resolution and input shape, as a build at
+ * that size writes them), next to the original graph.
+ */
+async function claimingResolution(model: ModelFiles, resolution: number, into: string): Promise<ModelFiles> {
+  const dir = path.join(into, model.id);
+  await mkdir(dir, { recursive: true });
+  const manifest = JSON.parse(await readFile(path.join(model.dir, 'model.json'), 'utf8')) as {
+    resolution: number;
+    input: { shape?: (string | number)[] };
+    files?: { name: string }[];
+  };
+  manifest.resolution = resolution;
+  manifest.input.shape = ['batch', 3, resolution, resolution];
+  await writeFile(path.join(dir, 'model.json'), JSON.stringify(manifest));
+  for (const file of manifest.files ?? [])
+    await symlink(path.join(model.dir, file.name), path.join(dir, file.name));
+  return { id: model.id, dir };
+}
 
 async function expectError(
   response: Response,
@@ -208,5 +246,42 @@ describe('image_url in workerd', () => {
       415,
       'unsupported_media_type',
     );
+  });
+});
+
+// model.json is read before the session is created (edge/classify/edge-run.ts): one that disagrees with
+// the catalog's input size for its model and weight source is refused then, so no session is created for
+// it and the isolate keeps serving the model that is right. Without the check the edge answers 200 from a
+// 224 px tensor fed to B1's 240 px graph: ORT-web in workerd runs it without complaint.
+describe('an edge model whose model.json disagrees with the catalog (503)', () => {
+  interface DebugInference {
+    wasm_heap_bytes: number;
+    sessions: Record<string, { inits: number; loaded: boolean }>;
+    load_ms: Record<string, unknown>;
+  }
+  const debugInference = async (): Promise<DebugInference> =>
+    (await (await misdeployed.fetch('/_debug/inference')).json()) as DebugInference;
+  const post = (query: string) =>
+    misdeployed.fetch(`/v1/classify${query}`, {
+      method: 'POST',
+      headers: { 'content-type': 'image/jpeg' },
+      body: jpeg,
+    });
+  const refused = /efficientnet-b1 was built for 224px input but its weights expect 240px/;
+
+  it('is refused with model_unavailable before any session, and B0 is served next to it', async () => {
+    await expectError(await post('?tier=balanced&cache=false'), 503, 'model_unavailable', refused);
+    // Neither a session nor ORT itself was started: the refusal cost a model.json read.
+    expect(await debugInference()).toMatchObject({ sessions: {}, load_ms: {}, wasm_heap_bytes: 0 });
+
+    const served = await post('?tier=fast&cache=false');
+    expect(served.status, await served.clone().text()).toBe(200);
+    expect(ClassifyResponseSchema.parse(await served.json()).model).toBe('efficientnet-b0');
+
+    // Asked again once ORT is running: still refused, still without a session.
+    await expectError(await post('?model=efficientnet-b1&cache=false'), 503, 'model_unavailable', refused);
+    const after = await debugInference();
+    expect(after.sessions).toEqual({ 'efficientnet-b0': { inits: 1, loaded: true } });
+    expect(Object.keys(after.load_ms)).toEqual(['efficientnet-b0']);
   });
 });

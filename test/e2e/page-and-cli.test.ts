@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generatedJpeg, testPhoto } from '../../infra/bench/images.ts';
 import { EXIT_API_ERROR, EXIT_OK, EXIT_USAGE, runClassify } from '../../infra/cli/classify-command.ts';
 import { type BootedWorker, bootWorker, REPO_ROOT } from '../../infra/dev/workerd.ts';
-import { testModels } from '../../infra/models/cache.ts';
+import { preoptimizedTestModels } from '../../infra/models/cache.ts';
 import { type ClassifyResponse, ClassifyResponseSchema } from '../../shared/api/classify.ts';
 import { type Browser, CHROMIUM_PATH, chromiumAvailable, launchChromium } from './browser.ts';
 
@@ -34,7 +34,8 @@ let photo: Uint8Array<ArrayBuffer>;
 let scratch: string;
 
 beforeAll(async () => {
-  const [models, shot] = await Promise.all([testModels(), testPhoto()]);
+  // The edge models as `npm start` deploys them: split and pre-optimised.
+  const [models, shot] = await Promise.all([preoptimizedTestModels(), testPhoto()]);
   photo = shot.bytes;
   scratch = await mkdtemp(path.join(tmpdir(), 'page-cli-'));
   worker = await bootWorker({

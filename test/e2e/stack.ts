@@ -8,7 +8,7 @@ import { createServer } from 'node:net';
 import type { ProfileFile } from '../../infra/dev/local-r2.ts';
 import { killOrigin as killProcess, spawnOrigin, waitForOrigin } from '../../infra/dev/origin-process.ts';
 import { type BootedWorker, bootWorker } from '../../infra/dev/workerd.ts';
-import { ORIGIN_TEST_MODELS, originModelsDir, testModels } from '../../infra/models/cache.ts';
+import { ORIGIN_TEST_MODELS, originModelsDir, preoptimizedTestModels } from '../../infra/models/cache.ts';
 
 /** Loading and warming B5 + B7 on two busy cores; generous because a cold CI runner is slow. */
 const ORIGIN_READY_TIMEOUT_MS = 5 * 60_000;
@@ -41,7 +41,13 @@ export interface StackOptions {
 }
 
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
-  const [edgeModels, modelsDir, port] = await Promise.all([testModels(), originModelsDir(), freePort()]);
+  // The edge models in the form `npm start` deploys (split, saved as onnxruntime optimised them, loaded with
+  // optimisation off); the origin's as it serves them (one file each).
+  const [edgeModels, modelsDir, port] = await Promise.all([
+    preoptimizedTestModels(),
+    originModelsDir(),
+    freePort(),
+  ]);
   const secret = randomBytes(32).toString('hex');
   const originUrl = `http://127.0.0.1:${port}`;
   const logs: string[] = [];

@@ -4,6 +4,7 @@ import type { ModelManifest } from '../../shared/catalog/manifest.ts';
 import { CATALOG, type ModelId, preprocessFor } from '../../shared/catalog/models.ts';
 import { ApiError } from '../../shared/http/errors.ts';
 import type { PreprocessSpec, RgbImage } from '../../shared/preprocess/index.ts';
+import { GraphInputMismatchError } from '../inference/classifier.ts';
 import {
   deployedManifest,
   isLoaded,
@@ -60,7 +61,10 @@ function loadEdgeModel(env: Env, id: ModelId, manifest?: ModelManifest): Promise
   return modelStep(id, () => loadedModel(env, id, manifest));
 }
 
-/** A model that is not in the bucket or cannot be loaded becomes the same 503 envelope at every step. */
+/**
+ * A model that is not in the bucket or cannot be loaded becomes the same 503 envelope at every step; one
+ * whose graph disagrees with its model.json says so, since trying again will not help.
+ */
 async function modelStep<T>(id: ModelId, step: () => Promise<T>): Promise<T> {
   try {
     return await step();
@@ -68,6 +72,8 @@ async function modelStep<T>(id: ModelId, step: () => Promise<T>): Promise<T> {
     if (error instanceof ModelNotDeployedError)
       throw new ApiError('model_unavailable', `${id} is not deployed to the model bucket.`);
     console.error(JSON.stringify({ msg: 'model load failed', model: id, error: String(error) }));
+    if (error instanceof GraphInputMismatchError)
+      throw new ApiError('model_unavailable', `${id} cannot be served: ${error.message}.`);
     throw new ApiError('model_unavailable', `${id} could not be loaded; try again later.`);
   }
 }

@@ -17,6 +17,16 @@ export interface OrtWebModel {
   outputName: string;
   /** The manifest says onnxruntime already optimised this graph (an ONNX file saved after optimisation). */
   preoptimized?: boolean;
+  /**
+   * The input's [channels, height, width] as model.json gives them. A graph that declares other fixed sizes
+   * is refused when its session is created, instead of being kept and failing every run.
+   */
+  inputSize?: readonly number[];
+}
+
+/** The graph's declared input disagrees with what model.json says it takes. */
+export class GraphInputMismatchError extends Error {
+  override name = 'GraphInputMismatchError';
 }
 
 export interface OrtWebOptions {
@@ -32,10 +42,28 @@ export function isOrtFormat(graph: Uint8Array): boolean {
   return graph.length > 8 && graph[4] === 0x4f && graph[5] === 0x52 && graph[6] === 0x54 && graph[7] === 0x4d;
 }
 
+type Session = Awaited<ReturnType<Ort['InferenceSession']['create']>>;
+
+/** The input's declared shape; undefined when the graph declares none (ORT reports an empty one). */
+function declaredShape(
+  metadata: Session['inputMetadata'],
+  name: string,
+): ReadonlyArray<number | string> | undefined {
+  const input = metadata.find((m) => m.name === name);
+  return input?.isTensor && input.shape.length > 0 ? input.shape : undefined;
+}
+
+/** Named (symbolic) dimensions agree with any size; fixed ones must be equal. */
+function disagrees(declared: ReadonlyArray<number | string>, expected: readonly number[]): boolean {
+  return (
+    declared.length !== expected.length || declared.some((d, i) => typeof d === 'number' && d !== expected[i])
+  );
+}
+
 export class OrtWebClassifier implements Classifier {
   private constructor(
     private readonly ort: Ort,
-    private readonly session: Awaited<ReturnType<Ort['InferenceSession']['create']>>,
+    private readonly session: Session,
     private readonly inputName: string,
     private readonly outputName: string,
   ) {}
@@ -52,6 +80,13 @@ export class OrtWebClassifier implements Classifier {
         await session.release();
         throw new Error(
           `graph has inputs [${session.inputNames.join(', ')}] and outputs [${session.outputNames.join(', ')}], expected ${model.inputName} -> ${model.outputName}`,
+        );
+      }
+      const declared = declaredShape(session.inputMetadata, model.inputName);
+      if (model.inputSize && declared && disagrees(declared.slice(1), model.inputSize)) {
+        await session.release();
+        throw new GraphInputMismatchError(
+          `its graph declares ${model.inputName} as [${declared.join(', ')}] but model.json says [batch, ${model.inputSize.join(', ')}]`,
         );
       }
       return new OrtWebClassifier(ort, session, model.inputName, model.outputName);

@@ -41,6 +41,7 @@ export async function readModel(
     inputName: manifest.input.name,
     outputName: manifest.output.name,
     preoptimized: manifest.optimized !== undefined,
+    inputSize: [3, manifest.resolution, manifest.resolution],
   };
 }
 

@@ -24,6 +24,8 @@ const IMAGE_URL_TIMEOUT_MS = 1500;
 
 let worker: BootedWorker;
 let misdeployed: BootedWorker;
+/** Under this id the misdeployed Worker's bucket holds the narrow B0's 224 px graph with a model.json saying 260. */
+const GRAPH_MISMATCH_ID = 'efficientnet-graph-mismatch';
 let mismatchDir: string;
 let jpeg: Uint8Array<ArrayBuffer>;
 let server: ImageUrlServer;
@@ -33,11 +35,14 @@ beforeAll(async () => {
   jpeg = await generatedJpeg(320, 240);
   server = await startImageUrlServer(jpeg);
   mismatchDir = await mkdtemp(path.join(tmpdir(), 'edge-mismatch-'));
-  // B1's graph takes 240 px; this model.json says 224 (B0's size). The narrow B0 (cheap to load) is the
-  // model that is right.
-  const b1 = await claimingResolution(models.b1Split, 224, mismatchDir);
+  // The narrow B0 (cheap to load) is the model that is right. Under B1's id, a 224 px graph and a model.json
+  // that says so, where the catalog's B1 takes 240 px. Under a custom id (not in the catalog, so only its
+  // own graph can disagree with it), model.json says 260 px over a 224 px graph.
+  const b0 = { id: 'efficientnet-b0', dir: path.join(narrow, 'efficientnet-b0') };
+  const b1 = await deployedAs(b0, mismatchDir, 'efficientnet-b1', 224);
+  const custom = await deployedAs(b0, mismatchDir, GRAPH_MISMATCH_ID, 260);
   const booting = bootWorker({
-    models: [{ id: 'efficientnet-b0', dir: path.join(narrow, 'efficientnet-b0') }, b1],
+    models: [b0, b1, custom],
     vars: { DEBUG_ROUTES: '1', ALLOW_OPEN_API: '1' },
     logLevel: 'warn',
   });
@@ -64,23 +69,32 @@ afterAll(async () => {
 });
 
 /**
- * A copy of `model` whose model.json claims another input size (resolution and input shape, as a build at
- * that size writes them), next to the original graph.
+ * `model`'s graph under another id, with a model.json that names that id and claims `resolution` (resolution
+ * and input shape, as a build at that size writes them).
  */
-async function claimingResolution(model: ModelFiles, resolution: number, into: string): Promise<ModelFiles> {
-  const dir = path.join(into, model.id);
+async function deployedAs(
+  model: ModelFiles,
+  into: string,
+  id: string,
+  resolution: number,
+): Promise<ModelFiles> {
+  const dir = path.join(into, id);
   await mkdir(dir, { recursive: true });
   const manifest = JSON.parse(await readFile(path.join(model.dir, 'model.json'), 'utf8')) as {
+    id: string;
+    variant?: string;
     resolution: number;
     input: { shape?: (string | number)[] };
     files?: { name: string }[];
   };
+  manifest.id = id;
+  delete manifest.variant;
   manifest.resolution = resolution;
   manifest.input.shape = ['batch', 3, resolution, resolution];
   await writeFile(path.join(dir, 'model.json'), JSON.stringify(manifest));
   for (const file of manifest.files ?? [])
     await symlink(path.join(model.dir, file.name), path.join(dir, file.name));
-  return { id: model.id, dir };
+  return { id, dir };
 }
 
 async function expectError(
@@ -251,9 +265,9 @@ describe('image_url in workerd', () => {
 
 // model.json is read before the session is created (edge/classify/edge-run.ts): one that disagrees with
 // the catalog's input size for its model and weight source is refused then, so no session is created for
-// it and the isolate keeps serving the model that is right. Without the check the edge answers 200 from a
-// 224 px tensor fed to B1's 240 px graph: ORT-web in workerd runs it without complaint.
-describe('an edge model whose model.json disagrees with the catalog (503)', () => {
+// it and the isolate keeps serving the model that is right. Without the check the edge loads the graph,
+// preprocesses at the catalog's 240 px, and ORT refuses the run: a 500 on every request.
+describe('edge models whose model.json disagrees with the catalog or with their graph', () => {
   interface DebugInference {
     wasm_heap_bytes: number;
     sessions: Record<string, { inits: number; loaded: boolean }>;
@@ -283,5 +297,24 @@ describe('an edge model whose model.json disagrees with the catalog (503)', () =
     const after = await debugInference();
     expect(after.sessions).toEqual({ 'efficientnet-b0': { inits: 1, loaded: true } });
     expect(Object.keys(after.load_ms)).toEqual(['efficientnet-b0']);
+  });
+
+  // A graph is only read when its session is created: there the input it declares is compared with
+  // model.json's (edge/inference/classifier.ts) and the session is released, so the load fails and is not
+  // kept. Without that check the session is kept and every run fails in ORT ("Got invalid dimensions").
+  // Exercised through /_debug/run, which loads any model id in the bucket and turns a failed load into a
+  // 500; on /v1/classify the same failure is a 503 model_unavailable naming the mismatch
+  // (edge/classify/edge-run.ts).
+  it('a graph whose declared input disagrees with model.json is refused once its session is created', async () => {
+    const run = await misdeployed.fetch(`/_debug/run?model=${GRAPH_MISMATCH_ID}`, { method: 'POST' });
+    const text = await run.text();
+    expect(run.status, text).toBe(500);
+    expect(ErrorEnvelopeSchema.parse(JSON.parse(text)).error.code).toBe('internal');
+    expect(misdeployed.logs()).toContain(
+      'its graph declares input as [batch, 3, 224, 224] but model.json says [batch, 3, 260, 260]',
+    );
+    const after = await debugInference();
+    expect(after.sessions[GRAPH_MISMATCH_ID]).toEqual({ inits: 1, loaded: false });
+    expect(after.load_ms).not.toHaveProperty(GRAPH_MISMATCH_ID);
   });
 });

@@ -15,7 +15,7 @@ const SLOWEST = [
   'test/e2e/page-and-cli.test.ts',
   'test/workerd/decode.test.ts',
   'test/workerd/fuzz.test.ts',
-  // Also image_url against a local server.
+  // Also image_url against a local server, and a second Worker with misdeployed models.
   'test/workerd/errors.test.ts',
 ];
 /** Unknown files: one that boots workerd or a stack (isolated) costs seconds, an in-process one less. */

@@ -2,8 +2,8 @@
 // oversized streamed upload drained so the connection stays usable, and models missing from the R2
 // bucket, and image_url (below). Every other refusal (envelope, status, message) runs in process:
 // test/unit/edge-app.test.ts. Booted with API keys (secret and KV), a small body limit and a small pixel
-// limit; only B0 is in the bucket, so B1 is "not deployed". A second Worker, booted alongside, holds a
-// model.json that disagrees with the catalog (below).
+// limit; only B0 is in the bucket, so B1 is "not deployed". A second Worker, booted alongside, holds
+// model.json files that disagree with the catalog or with their graph (below).
 import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';

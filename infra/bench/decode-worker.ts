@@ -20,7 +20,7 @@ const CANDIDATES: Record<string, Candidate> = {
   // Full-size decodes, as the codecs were compared.
   'wasm-jpeg': async (bytes) => {
     const size = probeImage(bytes);
-    return decodeJpeg(bytes, size, size, (p) => ({ ...p, data: p.data.slice() }));
+    return decodeJpeg(bytes, size, { scaleEighths: 8 }, (p) => ({ ...p, data: p.data.slice() }));
   },
   'wasm-png': async (bytes) => decodePng(bytes, probeImage(bytes)),
   'wasm-webp': (bytes) => decodeWebp(bytes),

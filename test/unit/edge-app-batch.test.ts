@@ -46,7 +46,8 @@ beforeAll(async () => {
   compute = fakeCompute({ logits: LOGITS });
   app = createEdgeApp(compute);
   jpegs = await Promise.all([generatedJpeg(320, 240), generatedJpeg(200, 150), generatedJpeg(120, 90)]);
-  big = await generatedJpeg(1200, 900);
+  // 1.2 MP that no DCT reduction can shrink (600 px at 6/8 is 450 < 544): over the 1 MP edge limit.
+  big = await generatedJpeg(2000, 600);
 });
 
 const b64 = (bytes: Uint8Array) => Buffer.from(bytes).toString('base64');
@@ -214,7 +215,7 @@ describe('one bad image fails alone', () => {
     });
     expect(answer(auto.results[0]).predictions[0]?.score).toBeCloseTo(TOP1, 12);
     // Over the edge's pixel limit: auto needs the origin for it, with nothing to degrade to.
-    expect(failed(auto.results[1], 503, 'origin_unavailable').error.message).toMatch(/1200x900/);
+    expect(failed(auto.results[1], 503, 'origin_unavailable').error.message).toMatch(/2000x600/);
     const accurate = await ok(await json({ images: images.slice(0, 1), tier: 'accurate' }));
     expect(failed(accurate.results[0], 503, 'origin_unavailable').retry_after_s).toBe(5);
     const degraded = await ok(

@@ -78,10 +78,11 @@ export async function decodeProbed(
 export async function decodeChecked(
   bytes: Uint8Array,
   limits: ImageLimits = edgeImageLimits(DEFAULT_LIMITS.maxBytes, undefined),
+  minSide = EDGE_DECODE_MIN_SIDE,
 ): Promise<RgbImage> {
   const probe = probeChecked(bytes);
   checkLimits(probe, limits);
-  return decodeProbed(bytes, probe);
+  return decodeProbed(bytes, probe, minSide);
 }
 
 export interface ImageTensor {

@@ -130,6 +130,11 @@ describe('answers, in order', () => {
       { width: 200, height: 150 },
       { width: 120, height: 90 },
     ]);
+    // Each image is decoded for B0: its JPEG keeps twice B0's resize target.
+    expect(compute.decodeMinSides.slice(before)).toEqual([512, 512, 512]);
+    // On balanced, for B1: twice B1's.
+    await ok(await multipart(jpegs.slice(0, 2), { tier: 'balanced' }));
+    expect(compute.decodeMinSides.slice(before + 3)).toEqual([544, 544]);
   });
 
   it('JSON with base64 images and parameters in the body, or parameters in the query', async () => {

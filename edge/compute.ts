@@ -9,8 +9,12 @@ import type { AppEnv } from './http/app-env.ts';
 import type { ImageProbe } from './image/probe.ts';
 
 export interface EdgeCompute {
-  /** Decodes an image whose header was probed and checked against the limits. */
-  decode(bytes: Uint8Array, probe: ImageProbe): Promise<RgbImage>;
+  /**
+   * Decodes an image whose header was probed and checked against the limits. A JPEG may be decoded at a
+   * DCT reduction that keeps its shorter side >= `minSide` (the model's decodeMinSideFor); without it,
+   * at what every edge model needs.
+   */
+  decode(bytes: Uint8Array, probe: ImageProbe, minSide?: number): Promise<RgbImage>;
   /** Runs one edge model on a decoded image; an unloadable model is an ApiError (503). */
   runModel(env: Env, model: ModelId, image: RgbImage, topK: number): Promise<EdgeRun>;
   /** Whether the model's session is loaded in this isolate. */

@@ -5,7 +5,12 @@ import { ImageError } from '../image/errors.ts';
 import { checkDimensions, type ImageLimits } from '../image/limits.ts';
 import { type ImageProbe, probeImage } from '../image/probe.ts';
 
-export { EDGE_DECODE_MIN_SIDE, edgeImageLimits, imageLimits } from '../image/edge-limits.ts';
+export {
+  decodeMinSideFor,
+  EDGE_DECODE_MIN_SIDE,
+  edgeImageLimits,
+  imageLimits,
+} from '../image/edge-limits.ts';
 
 /** Type and dimensions from the headers only; an empty, unknown or broken header is a 400 / 415 / 422. */
 export function probeChecked(bytes: Uint8Array): ImageProbe {

@@ -26,7 +26,14 @@ import type { ImageProbe } from '../image/probe.ts';
 import { type AnswerContext, degradedAnswer, type EdgeWork, edgeAnswer, originAnswer } from './answers.ts';
 import { escalationTarget, originView, selection } from './budget.ts';
 import { startByBudget } from './by-budget.ts';
-import { checkLimits, edgeImageLimits, fitsLimits, imageLimits, probeChecked } from './image-checks.ts';
+import {
+  checkLimits,
+  decodeMinSideFor,
+  edgeImageLimits,
+  fitsLimits,
+  imageLimits,
+  probeChecked,
+} from './image-checks.ts';
 import {
   callOrigin,
   failureOf,
@@ -103,7 +110,8 @@ export async function startImage(ctx: ImageContext, bytes: Uint8Array): Promise<
 
   const runEdge = async (model: EdgeWork['run']['model']): Promise<EdgeWork> => {
     const decodeStarted = performance.now();
-    const image = await compute.decode(bytes, probe);
+    // Decoded for this model alone: each edge run decodes again, so its own resize target sets the reduction.
+    const image = await compute.decode(bytes, probe, decodeMinSideFor(model));
     const decodeMs = performance.now() - decodeStarted;
     return { run: await compute.runModel(env, model, image, params.top_k), decodeMs };
   };

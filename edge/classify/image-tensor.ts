@@ -19,7 +19,12 @@ import {
 import { decodeBusyError } from './decode-busy.ts';
 import { checkLimits, probeChecked } from './image-checks.ts';
 
-export { EDGE_DECODE_MIN_SIDE, edgeImageLimits, imageLimits } from '../image/edge-limits.ts';
+export {
+  decodeMinSideFor,
+  EDGE_DECODE_MIN_SIDE,
+  edgeImageLimits,
+  imageLimits,
+} from '../image/edge-limits.ts';
 // The header checks live apart from the decoder so that code without WASM can use them.
 export { checkLimits, fitsLimits, probeChecked } from './image-checks.ts';
 
@@ -42,9 +47,15 @@ const leases = new WeakMap<RgbImage, DecodeLease>();
 /**
  * Decodes an image whose header was already probed and checked against the edge limits, inside the
  * isolate's decode memory budget; the reservation lasts until imageTensor() has consumed the pixels.
+ * JPEGs keep a shorter side of at least `minSide` (decodeMinSideFor the model the pixels are for; by
+ * default what every edge model needs): the reservation is planned with the same value as the decode.
  */
-export async function decodeProbed(bytes: Uint8Array, probe: ImageProbe): Promise<RgbImage> {
-  const plan = planDecode(probe, EDGE_DECODE_MIN_SIDE);
+export async function decodeProbed(
+  bytes: Uint8Array,
+  probe: ImageProbe,
+  minSide = EDGE_DECODE_MIN_SIDE,
+): Promise<RgbImage> {
+  const plan = planDecode(probe, minSide);
   let lease: DecodeLease;
   try {
     lease = await decodeMemory.acquire(plan.bytes);
@@ -53,7 +64,7 @@ export async function decodeProbed(bytes: Uint8Array, probe: ImageProbe): Promis
     throw decodeBusyError(DECODE_WAIT_MS);
   }
   try {
-    const image = await decodeImage(bytes, probe, EDGE_DECODE_MIN_SIDE);
+    const image = await decodeImage(bytes, probe, minSide);
     leases.set(image, lease);
     return image;
   } catch (error) {
@@ -67,10 +78,11 @@ export async function decodeProbed(bytes: Uint8Array, probe: ImageProbe): Promis
 export async function decodeChecked(
   bytes: Uint8Array,
   limits: ImageLimits = edgeImageLimits(DEFAULT_LIMITS.maxBytes, undefined),
+  minSide = EDGE_DECODE_MIN_SIDE,
 ): Promise<RgbImage> {
   const probe = probeChecked(bytes);
   checkLimits(probe, limits);
-  return decodeProbed(bytes, probe);
+  return decodeProbed(bytes, probe, minSide);
 }
 
 export interface ImageTensor {

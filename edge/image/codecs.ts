@@ -34,17 +34,23 @@ type InitWithModule = (module: WebAssembly.Module) => Promise<unknown>;
 const freshWebp = () => (initWebp as unknown as InitWithModule)(webpWasm).then(() => undefined);
 
 /**
- * JPEG at a reduced scale: `out` is the header's size divided by 1, 2, 4 or 8 (rounded up), with what
- * the decode is planned to allocate in the codec's heap where known. `orient` turns the pixels upright straight from
+ * JPEG at a reduced scale: the header's size times `plan.scaleEighths`/8 (rounded up), with what the decode
+ * is planned to allocate in the codec's heap where known. `orient` turns the pixels upright straight from
  * the codec's heap (it must copy; it gets a view that is reused after).
  */
 export function decodeJpeg(
   bytes: Uint8Array,
   header: Size,
-  out: Size & { heapBytes?: number },
+  plan: { scaleEighths: number; heapBytes?: number },
   orient: (pixels: DecodedPixels) => DecodedPixels,
 ): DecodedPixels {
-  return decodeJpegScaled(bytes, header, out, (pixels) => orient({ ...pixels, channels: 3 }), out.heapBytes);
+  return decodeJpegScaled(
+    bytes,
+    header,
+    plan.scaleEighths,
+    (pixels) => orient({ ...pixels, channels: 3 }),
+    plan.heapBytes,
+  );
 }
 
 export function decodePng(bytes: Uint8Array, header: Size): DecodedPixels {

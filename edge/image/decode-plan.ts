@@ -28,11 +28,11 @@ export const WEBP_MAX_PIXELS =
   Math.floor((DECODE_BUDGET_BYTES - FIXED_OVERHEAD) / WEBP_BYTES_PER_PIXEL / 1e5) * 1e5;
 
 export interface DecodePlan {
-  /** Output size: the stored size divided by `scale` (rounded up), before EXIF orientation. */
+  /** Output size, before EXIF orientation: each stored side times scaleEighths / 8, rounded up. */
   width: number;
   height: number;
-  /** 1, 2, 4 or 8 (only JPEG is ever reduced). */
-  scale: number;
+  /** The DCT scaling factor in eighths, 1-8 (8: full size; only JPEG is ever reduced). */
+  scaleEighths: number;
   /** Estimated peak bytes of the decode, input copy included. */
   bytes: number;
   /** Of those, what the decoder allocates in its own heap beside the input: output, coefficients, state. */
@@ -40,36 +40,86 @@ export interface DecodePlan {
 }
 
 /**
- * The strongest DCT reduction (1/8, 1/4, 1/2) whose shorter side stays at least `minSide`; 1 when even
- * 1/2 would go below it. `minSide` is twice the largest resize target of the edge models, so the exact
- * resize that follows still downsamples by at least 2.
+ * The DCT scaling factors the edge decodes JPEGs at, in eighths. libjpeg-turbo scales by any M/8
+ * (M = 1..8); 7/8 is left out because it decodes no faster than full size (docs/benchmarks.md).
  */
-export function jpegScale(width: number, height: number, minSide: number): number {
+export const JPEG_SCALES_EIGHTHS: readonly number[] = [1, 2, 3, 4, 5, 6, 8];
+
+/** A side of `side` pixels decoded at `eighths`/8: rounded up, as libjpeg (and TurboJPEG's TJSCALED) does. */
+export function scaledSide(side: number, eighths: number): number {
+  return Math.floor((side * eighths + 7) / 8);
+}
+
+/** TurboJPEG's scaling factors (tjGetScalingFactors), largest first. */
+const TURBO_FACTORS: readonly (readonly [number, number])[] = [
+  [2, 1],
+  [15, 8],
+  [7, 4],
+  [13, 8],
+  [3, 2],
+  [11, 8],
+  [5, 4],
+  [9, 8],
+  [1, 1],
+  [7, 8],
+  [3, 4],
+  [5, 8],
+  [1, 2],
+  [3, 8],
+  [1, 4],
+  [1, 8],
+];
+
+/**
+ * The size tjDecompress2 writes when asked for `out`: it takes the largest of its factors whose scaled
+ * size (TJSCALED, rounded up) fits inside the requested one. For a size planned at M/8 that is M/8
+ * itself, or a factor giving the same size.
+ */
+export function turboOutputSize(
+  image: { width: number; height: number },
+  out: { width: number; height: number },
+): { width: number; height: number } | undefined {
+  for (const [num, denom] of TURBO_FACTORS) {
+    const width = Math.floor((image.width * num + denom - 1) / denom);
+    const height = Math.floor((image.height * num + denom - 1) / denom);
+    if (width <= out.width && height <= out.height) return { width, height };
+  }
+  return undefined;
+}
+
+/**
+ * The strongest DCT reduction, in eighths, whose shorter side stays at least `minSide`; 8 (full size)
+ * when none does. `minSide` is twice the resize target of the models the decode is for
+ * (edge-limits.ts), so the exact resize that follows still downsamples by at least 2.
+ */
+export function jpegScaleEighths(width: number, height: number, minSide: number): number {
   const shorter = Math.min(width, height);
-  for (const scale of [8, 4, 2]) if (Math.ceil(shorter / scale) >= minSide) return scale;
-  return 1;
+  for (const eighths of JPEG_SCALES_EIGHTHS) if (scaledSide(shorter, eighths) >= minSide) return eighths;
+  return 8;
 }
 
 export function planDecode(probe: ImageProbe, minSide: number): DecodePlan {
   const pixels = (w: number, h: number) => w * h;
   if (probe.type === 'image/jpeg') {
-    const scale = jpegScale(probe.width, probe.height, minSide);
-    const width = Math.ceil(probe.width / scale);
-    const height = Math.ceil(probe.height / scale);
+    const scaleEighths = jpegScaleEighths(probe.width, probe.height, minSide);
+    const width = scaledSide(probe.width, scaleEighths);
+    const height = scaledSide(probe.height, scaleEighths);
     const coefficients = probe.jpeg
       ? coefficientBytes({ ...probe.jpeg, width: probe.width, height: probe.height })
       : 0;
     const bytes =
       probe.byteLength + pixels(width, height) * JPEG_BYTES_PER_PIXEL + coefficients + FIXED_OVERHEAD;
     const heapBytes = pixels(width, height) * 3 + coefficients + FIXED_OVERHEAD;
-    return { width, height, scale, bytes, heapBytes };
+    return { width, height, scaleEighths, bytes, heapBytes };
   }
   const perPixel = probe.type === 'image/png' ? PNG_BYTES_PER_PIXEL : WEBP_BYTES_PER_PIXEL;
   const bytes = probe.byteLength + pixels(probe.width, probe.height) * perPixel + FIXED_OVERHEAD;
   const heapBytes = bytes - probe.byteLength;
-  return { width: probe.width, height: probe.height, scale: 1, bytes, heapBytes };
+  return { width: probe.width, height: probe.height, scaleEighths: 8, bytes, heapBytes };
 }
 
+/** "5/8 scale", or "full size". */
+export const scaleName = (eighths: number) => (eighths === 8 ? 'full size' : `${eighths}/8 scale`);
 const mp = (pixels: number) => `${(pixels / 1e6).toFixed(1)} MP`;
 const mib = (bytes: number) => `${Math.ceil(bytes / MiB)} MiB`;
 
@@ -93,7 +143,7 @@ export function checkDecodeBudget(probe: ImageProbe, minSide: number, maxDecoded
   if (plan.width * plan.height > maxDecodedPixels) {
     throw new ImageError(
       'image_too_large',
-      `image is ${width}x${height} and would decode to ${plan.width}x${plan.height} (${plan.width * plan.height} pixels); the edge decodes at most ${maxDecodedPixels} pixels`,
+      `image is ${width}x${height} and would decode to ${plan.width}x${plan.height} (${scaleName(plan.scaleEighths)}, ${plan.width * plan.height} pixels); the edge decodes at most ${maxDecodedPixels} pixels`,
     );
   }
   if (plan.bytes > DECODE_BUDGET_BYTES) {

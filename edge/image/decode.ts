@@ -9,8 +9,9 @@ import type { ImageProbe } from './probe.ts';
 
 /**
  * Decodes a probed image (check its limits first) and turns it upright per its EXIF orientation.
- * JPEGs are decoded at the strongest DCT reduction that keeps the shorter side >= `minSide` (1 = full
- * size); orientation is applied to the reduced image. Returns RGBA (channels 4) or packed RGB.
+ * JPEGs are decoded at the strongest DCT reduction (M/8) that keeps the shorter side >= `minSide`
+ * (none when no reduction does; infinity, the default, means full size); orientation is applied to the
+ * reduced image. Returns RGBA (channels 4) or packed RGB.
  */
 export async function decodeImage(
   bytes: Uint8Array,

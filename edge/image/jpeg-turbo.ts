@@ -1,7 +1,7 @@
 /// <reference path="./wasm-modules.d.ts" />
 import turboWasm from '@cwasm/jpeg-turbo/jpeg-turbo.wasm';
 import { instantiate, Replaceable, type WasmMemory } from './codec-instance.ts';
-import { DECODE_BUDGET_BYTES } from './decode-plan.ts';
+import { DECODE_BUDGET_BYTES, scaledSide, turboOutputSize } from './decode-plan.ts';
 
 // libjpeg-turbo 2.0 (TurboJPEG API) built for wasm32 by @cwasm/jpeg-turbo. Its own glue compiles the module
 // from bytes, which workerd forbids, so the module wrangler compiled is instantiated here. The build
@@ -134,7 +134,7 @@ function uploadHolding(bytes: Uint8Array, heapBytes: number): Upload | undefined
 }
 
 /**
- * Decodes with DCT scaling to `width` x `height` (the image's size divided by 1, 2, 4 or 8, rounded up).
+ * Decodes with DCT scaling at `scaleEighths`/8 (8: full size): each side times that, rounded up.
  * libjpeg reads the header first; its frame size must equal `expected` before the output is allocated.
  * `take` gets a view into the codec's heap, valid only during the call: it makes the one copy the caller
  * keeps (rotated, or plain), so the pixels are not copied twice. Bytes read into codecHeapBuffer() are
@@ -145,11 +145,17 @@ function uploadHolding(bytes: Uint8Array, heapBytes: number): Upload | undefined
 export function decodeJpegScaled<T>(
   bytes: Uint8Array,
   expected: { width: number; height: number },
-  out: { width: number; height: number },
+  scaleEighths: number,
   take: (pixels: ScaledJpeg) => T,
-  heapBytes = out.width * out.height * 3 + LIBJPEG_WORKING_BYTES,
+  heapBytes?: number,
 ): T {
-  const upload = uploadHolding(bytes, heapBytes);
+  if (!Number.isInteger(scaleEighths) || scaleEighths < 1 || scaleEighths > 8)
+    throw new RangeError(`DCT scaling is M/8 with M = 1..8, not ${scaleEighths}/8`);
+  const out = {
+    width: scaledSide(expected.width, scaleEighths),
+    height: scaledSide(expected.height, scaleEighths),
+  };
+  const upload = uploadHolding(bytes, heapBytes ?? out.width * out.height * 3 + LIBJPEG_WORKING_BYTES);
   if (upload) {
     const heap = upload.tj.memory.buffer;
     let kept: T;
@@ -193,10 +199,15 @@ function decodeAt<T>(
       `libjpeg reads the frame as ${width}x${height}, the header walk as ${expected.width}x${expected.height}`,
     );
   }
+  // The pixels are read back as out.width x out.height: TurboJPEG must write exactly that.
+  const written = turboOutputSize({ width, height }, out);
+  if (written?.width !== out.width || written.height !== out.height)
+    throw new LibjpegError(
+      `TurboJPEG cannot decode ${width}x${height} to exactly ${out.width}x${out.height}`,
+    );
   const size = out.width * out.height * 3;
   const dst = tj.malloc(size);
   if (!dst) throw new LibjpegError('out of codec memory');
-  // Asked for a smaller size, TurboJPEG picks the largest DCT scaling factor that fits inside it.
   if (tj.tjDecompress2(handle, src, length, dst, out.width, out.width * 3, out.height, TJPF_RGB, 0) !== 0)
     throw new LibjpegError('corrupt JPEG data');
   const kept = take({

@@ -8,8 +8,10 @@ export interface ImageLimits {
   /** Stored pixels, or with `decodeMinSide` the pixels the edge decodes (after JPEG reduction). */
   maxPixels: number;
   /**
-   * Set where the image is decoded here (the edge): JPEGs are reduced while their shorter side stays
-   * >= this, and the decode must fit the per-image memory budget (decode-plan.ts).
+   * Set where the image is decoded here (the edge): the limits are checked on the decode plan that keeps
+   * a JPEG's shorter side >= this, and that plan must fit the per-image memory budget (decode-plan.ts).
+   * The edge checks with the largest of its models' values (EDGE_DECODE_MIN_SIDE), so the decode for any
+   * one model is never larger than what was checked.
    */
   decodeMinSide?: number;
 }

@@ -1,11 +1,15 @@
 import { decode as decodeFastPng } from 'fast-png';
 import { Hono } from 'hono';
 import jpegJs from 'jpeg-js';
-import { decodeChecked, edgeImageLimits, imageTensor } from '../../edge/classify/image-tensor.ts';
+import {
+  decodeChecked,
+  decodeMinSideFor,
+  edgeImageLimits,
+  imageTensor,
+} from '../../edge/classify/image-tensor.ts';
 import { type BodyVariables, bodyLimit } from '../../edge/http/body-limit.ts';
 import { decodeJpeg, decodePng, decodeWebp } from '../../edge/image/codecs.ts';
 import { decodeImage } from '../../edge/image/decode.ts';
-import { EDGE_DECODE_MIN_SIDE } from '../../edge/image/edge-limits.ts';
 import { codecHeapBuffer } from '../../edge/image/jpeg-turbo.ts';
 import { probeImage } from '../../edge/image/probe.ts';
 
@@ -15,13 +19,27 @@ import { probeImage } from '../../edge/image/probe.ts';
 
 type Candidate = (bytes: Uint8Array) => Promise<{ width: number; height: number; data: ArrayLike<number> }>;
 
+/** What a B0 request's JPEG keeps of its shorter side (twice B0's resize target, 256). */
+const B0_MIN_SIDE = decodeMinSideFor('efficientnet-b0');
+
 const CANDIDATES: Record<string, Candidate> = {
   noop: async (bytes) => ({ width: 0, height: 0, data: bytes.subarray(0, 1) }),
   // Full-size decodes, as the codecs were compared.
   'wasm-jpeg': async (bytes) => {
     const size = probeImage(bytes);
-    return decodeJpeg(bytes, size, size, (p) => ({ ...p, data: p.data.slice() }));
+    return decodeJpeg(bytes, size, { scaleEighths: 8 }, (p) => ({ ...p, data: p.data.slice() }));
   },
+  // The same at each DCT scaling factor M/8 (`wasm-jpeg-5of8`), to see which factors pay (--factors).
+  ...Object.fromEntries(
+    [1, 2, 3, 4, 5, 6, 7, 8].map((eighths): [string, Candidate] => [
+      `wasm-jpeg-${eighths}of8`,
+      async (bytes) =>
+        decodeJpeg(bytes, probeImage(bytes), { scaleEighths: eighths }, (p) => ({
+          ...p,
+          data: p.data.slice(),
+        })),
+    ]),
+  ),
   'wasm-png': async (bytes) => decodePng(bytes, probeImage(bytes)),
   'wasm-webp': (bytes) => decodeWebp(bytes),
   'jpeg-js': async (bytes) =>
@@ -30,12 +48,13 @@ const CANDIDATES: Record<string, Candidate> = {
     const png = decodeFastPng(bytes);
     return { width: png.width, height: png.height, data: png.data };
   },
-  // The production decode alone (no memory budget, no preprocessing): pipeline minus this is preprocessing.
-  'edge-decode': async (bytes) => decodeImage(bytes, probeImage(bytes), EDGE_DECODE_MIN_SIDE),
-  // The production path: probe, edge limits, reduced-scale decode inside the isolate's decode budget,
-  // orient, then B0's preprocessing (resize 256, crop 224, bicubic).
+  // The production decode for B0 alone (no memory budget, no preprocessing): pipeline minus this is
+  // preprocessing.
+  'edge-decode': async (bytes) => decodeImage(bytes, probeImage(bytes), B0_MIN_SIDE),
+  // The production path of a B0 request: probe, edge limits, reduced-scale decode for B0 inside the
+  // isolate's decode budget, orient, then B0's preprocessing (resize 256, crop 224, bicubic).
   pipeline: async (bytes) => {
-    const image = await decodeChecked(bytes, edgeImageLimits(10 * 1024 * 1024, 4_000_000));
+    const image = await decodeChecked(bytes, edgeImageLimits(10 * 1024 * 1024, 4_000_000), B0_MIN_SIDE);
     const { tensor } = imageTensor(image, {
       cropSize: 224,
       resizeShorterSide: 256,

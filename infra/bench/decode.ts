@@ -1,10 +1,12 @@
 // Decoder benchmark inside real workerd. Prints JSON.
-//  - The edge path (probe, edge limits, reduced-scale decode, orientation, B0 preprocessing) on 1, 4, 12 and
-//    24 MP phone-style JPEGs (EXIF orientation 6): median latency, the 12 MP / 1 MP ratio, and the peak
+//  - The edge path of a B0 request (probe, edge limits, DCT-scaled decode keeping the shorter side >= 512,
+//    orientation, B0 preprocessing) on 1, 4, 12 and 24 MP phone-style JPEGs (EXIF orientation 6): median latency, the 12 MP / 1 MP ratio, and the peak
 //    memory one request adds to workerd (VmHWM reset through /proc/PID/clear_refs, fresh runtime per size).
 //  - With --codecs: the full-size codec comparison (WASM versus pure JS) that chose the codecs.
+//  - With --factors, only this: libjpeg-turbo's decode alone at each DCT scaling factor M/8 (1 and 4 MP),
+//    which chose the factors the edge uses (edge/image/decode-plan.ts JPEG_SCALES_EIGHTHS).
 //
-//   npx tsx infra/bench/decode.ts [--reps 7] [--codecs] [--memory-only]
+//   npx tsx infra/bench/decode.ts [--reps 7] [--codecs] [--factors] [--memory-only]
 //
 // Latency is measured from outside (workerd's clocks stand still while JavaScript runs): each request
 // decodes the body `n` times; a `noop` request with the same body is subtracted.
@@ -15,6 +17,8 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import sharp from 'sharp';
 import { unstable_startWorker } from 'wrangler';
+import { jpegScaleEighths, scaleName } from '../../edge/image/decode-plan.ts';
+import { decodeMinSideFor } from '../../edge/image/edge-limits.ts';
 
 process.env.CLOUDFLARE_CF_FETCH_ENABLED ??= 'false';
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -23,6 +27,7 @@ const { values: flags } = parseArgs({
   options: {
     reps: { type: 'string', default: '7' },
     codecs: { type: 'boolean', default: false },
+    factors: { type: 'boolean', default: false },
     'memory-only': { type: 'boolean', default: false },
   },
   strict: true,
@@ -209,6 +214,35 @@ async function codecComparison() {
   return { image: { size: '1280x800', source: small.source }, medianDecodeMs: decodeMs };
 }
 
+/** Median decode ms at each M/8, factors interleaved per round so that background load hits all alike. */
+async function factorComparison(bodies: Record<string, Buffer>) {
+  const worker = await startWorker();
+  const decodeMs: Record<string, Record<string, number>> = {};
+  try {
+    for (const name of ['1MP', '4MP']) {
+      const body = bodies[name] as Buffer;
+      const times: Record<string, number[]> = Object.fromEntries(
+        [1, 2, 3, 4, 5, 6, 7, 8].map((eighths) => [`${eighths}/8`, []]),
+      );
+      for (let eighths = 1; eighths <= 8; eighths++)
+        await timedRequest(worker, `wasm-jpeg-${eighths}of8`, body, 1);
+      for (let round = 0; round < REPS; round++) {
+        const empty = await timedRequest(worker, 'noop', body, PER_REQUEST);
+        for (let eighths = 8; eighths >= 1; eighths--) {
+          const full = await timedRequest(worker, `wasm-jpeg-${eighths}of8`, body, PER_REQUEST);
+          times[`${eighths}/8`]?.push((full - empty) / PER_REQUEST);
+        }
+      }
+      decodeMs[name] = Object.fromEntries(
+        Object.entries(times).map(([factor, xs]) => [factor, Math.round(median(xs) * 10) / 10]),
+      );
+    }
+  } finally {
+    await worker.dispose();
+  }
+  return decodeMs;
+}
+
 const SIZES = [
   { name: '1MP', width: 1155, height: 866, tiles: 3 },
   { name: '4MP', width: 2309, height: 1732, tiles: 5 },
@@ -223,6 +257,12 @@ async function main() {
     const { jpeg, source } = await phoneJpeg(size.width, size.height, size.tiles);
     bodies[size.name] = jpeg;
     images[size.name] = { bytes: jpeg.length, source: `${size.width}x${size.height}, ${source}` };
+  }
+  if (flags.factors) {
+    const decodeMsPerFactor = await factorComparison(bodies);
+    const loadAverage = loadavg().map((x) => Math.round(x * 10) / 10);
+    console.log(JSON.stringify({ images, repsPerSize: REPS, decodeMsPerFactor, loadAverage }, null, 2));
+    return;
   }
   const warm = (await phoneJpeg(320, 240, 1)).jpeg;
   const pipelineMs: Record<string, number> = {};
@@ -268,8 +308,14 @@ async function main() {
   }
   const result = {
     runtime: 'workerd (wrangler unstable_startWorker), compatibility_date 2026-04-26',
-    path: 'probe + edge limits + libjpeg-turbo DCT-scaled decode + orientation 6 + B0 preprocess (256/224 bicubic)',
+    path: 'probe + edge limits + libjpeg-turbo DCT-scaled decode for B0 + orientation 6 + B0 preprocess (256/224 bicubic)',
     images,
+    decodedAt: Object.fromEntries(
+      SIZES.map((size) => [
+        size.name,
+        scaleName(jpegScaleEighths(size.width, size.height, decodeMinSideFor('efficientnet-b0'))),
+      ]),
+    ),
     repsPerSize: REPS,
     decodesPerRequest: PER_REQUEST,
     pipelineMedianMs: pipelineMs,

@@ -9,12 +9,14 @@
 //   npm run -s bench:phone -- --json [--limit N] [--size 4032x3024] [--min-side N]
 //
 // --size re-encodes at another size (long x short side); --min-side tries another reduction rule than the
-// edge's (EDGE_DECODE_MIN_SIDE: the strongest reduction whose shorter side stays >= N).
+// edge's: the strongest M/8 reduction whose shorter side stays >= N, by default 512, the rule for B0
+// (decodeMinSideFor: twice its resize target, 256, which MobileNet-v2 224 shares). 544 is B1's.
 import { existsSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
-import { EDGE_DECODE_MIN_SIDE } from '../../edge/image/edge-limits.ts';
+import { jpegScaleEighths, scaleName } from '../../edge/image/decode-plan.ts';
+import { decodeMinSideFor } from '../../edge/image/edge-limits.ts';
 import type { RgbImage } from '../../shared/preprocess/index.ts';
 import { REPO_ROOT, startDecodeWorker } from '../dev/workerd.ts';
 import { loadCatalog, pickModel } from '../eval/catalog.ts';
@@ -35,7 +37,7 @@ const LIMIT = option('--limit') === undefined ? undefined : Number(option('--lim
 const [long, short] = (option('--size') ?? '4032x3024').split('x').map(Number);
 if (!long || !short || short > long) throw new Error('--size must be LONGxSHORT, e.g. 4032x3024');
 const PHONE = { long, short };
-const MIN_SIDE = Number(option('--min-side') ?? EDGE_DECODE_MIN_SIDE);
+const MIN_SIDE = Number(option('--min-side') ?? decodeMinSideFor('efficientnet-b0'));
 if (!Number.isInteger(MIN_SIDE) || MIN_SIDE < 1)
   throw new Error('--min-side must be a positive whole number');
 const log = (message: string) => {
@@ -134,6 +136,7 @@ async function main(): Promise<void> {
     images: rows.length,
     phone_jpeg: `${PHONE.long}x${PHONE.short} q92, portrait photos with EXIF orientation 6`,
     min_side: MIN_SIDE,
+    decoded_at: scaleName(jpegScaleEighths(PHONE.long, PHONE.short, MIN_SIDE)),
     edge_decoded_sizes: [...new Set(rows.map((r) => r.edgeSize))],
     aspect_changed_over_2pct: rows.filter((r) => r.aspectChange > 0.02).length,
     top1_correct: {

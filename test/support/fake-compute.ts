@@ -8,6 +8,8 @@ import type { ModelId } from '../../shared/catalog/models.ts';
 export interface FakeCompute extends EdgeCompute {
   /** The probed size of every image handed to decode, in order. */
   decoded: { width: number; height: number }[];
+  /** The shortest side each decode was asked to keep (its model's decodeMinSideFor), in order. */
+  decodeMinSides: (number | undefined)[];
   /** Every model run, in order. */
   runs: ModelId[];
 }
@@ -24,9 +26,11 @@ export interface FakeComputeOptions {
 export function fakeCompute(options: FakeComputeOptions): FakeCompute {
   const compute: FakeCompute = {
     decoded: [],
+    decodeMinSides: [],
     runs: [],
-    decode: async (_bytes, probe) => {
+    decode: async (_bytes, probe, minSide) => {
       compute.decoded.push({ width: probe.width, height: probe.height });
+      compute.decodeMinSides.push(minSide);
       return { width: probe.width, height: probe.height, channels: 3, data: new Uint8Array(3) };
     },
     runModel: async (_env, model, _image, topK) => {

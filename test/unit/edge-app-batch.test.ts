@@ -46,7 +46,8 @@ beforeAll(async () => {
   compute = fakeCompute({ logits: LOGITS });
   app = createEdgeApp(compute);
   jpegs = await Promise.all([generatedJpeg(320, 240), generatedJpeg(200, 150), generatedJpeg(120, 90)]);
-  big = await generatedJpeg(1200, 900);
+  // 1.2 MP that no DCT reduction can shrink (600 px at 6/8 is 450 < 544): over the 1 MP edge limit.
+  big = await generatedJpeg(2000, 600);
 });
 
 const b64 = (bytes: Uint8Array) => Buffer.from(bytes).toString('base64');
@@ -129,6 +130,11 @@ describe('answers, in order', () => {
       { width: 200, height: 150 },
       { width: 120, height: 90 },
     ]);
+    // Each image is decoded for B0: its JPEG keeps twice B0's resize target.
+    expect(compute.decodeMinSides.slice(before)).toEqual([512, 512, 512]);
+    // On balanced, for B1: twice B1's.
+    await ok(await multipart(jpegs.slice(0, 2), { tier: 'balanced' }));
+    expect(compute.decodeMinSides.slice(before + 3)).toEqual([544, 544]);
   });
 
   it('JSON with base64 images and parameters in the body, or parameters in the query', async () => {
@@ -214,7 +220,7 @@ describe('one bad image fails alone', () => {
     });
     expect(answer(auto.results[0]).predictions[0]?.score).toBeCloseTo(TOP1, 12);
     // Over the edge's pixel limit: auto needs the origin for it, with nothing to degrade to.
-    expect(failed(auto.results[1], 503, 'origin_unavailable').error.message).toMatch(/1200x900/);
+    expect(failed(auto.results[1], 503, 'origin_unavailable').error.message).toMatch(/2000x600/);
     const accurate = await ok(await json({ images: images.slice(0, 1), tier: 'accurate' }));
     expect(failed(accurate.results[0], 503, 'origin_unavailable').retry_after_s).toBe(5);
     const degraded = await ok(

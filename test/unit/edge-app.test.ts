@@ -46,7 +46,8 @@ beforeAll(async () => {
   compute = newCompute();
   app = createEdgeApp(compute);
   jpeg = await generatedJpeg(320, 240);
-  big = await generatedJpeg(1200, 900);
+  // 1.2 MP that no DCT reduction can shrink (600 px at 6/8 is 450 < 544): over the 1 MP edge limit.
+  big = await generatedJpeg(2000, 600);
 });
 
 function fetchApp(path: string, init: RequestInit = {}, env: object = ENV): Promise<Response> {
@@ -281,12 +282,28 @@ describe('origin tiers without ORIGIN_URL (503 / degraded)', () => {
     await expectError(await asJpeg(big, '?tier=fast'), 413, 'image_too_large', /tier auto or accurate/);
     const response = await asJpeg(big, '?tier=auto');
     expect(response.headers.get('retry-after')).toBe('5');
-    await expectError(response, 503, 'origin_unavailable', /1200x900.*pixel budget/);
+    await expectError(response, 503, 'origin_unavailable', /2000x600.*pixel budget/);
     expect(compute.runs.length).toBe(runs);
   });
 });
 
 describe('answers and read-only routes', () => {
+  it("decodes for the model that runs: a JPEG keeps twice that model's resize target (B0 512, B1 544)", async () => {
+    const cases = [
+      ['?tier=fast', 'efficientnet-b0', 512],
+      ['?tier=balanced', 'efficientnet-b1', 544],
+      ['?model=efficientnet-b1', 'efficientnet-b1', 544],
+      ['?tier=auto&min_confidence=0', 'efficientnet-b0', 512],
+    ] as const;
+    for (const [query, model, minSide] of cases) {
+      const response = await asJpeg(jpeg, query);
+      expect(response.status, await response.clone().text()).toBe(200);
+      expect(ClassifyResponseSchema.parse(await response.json()).model).toBe(model);
+      expect(compute.decodeMinSides.at(-1)).toBe(minSide);
+      expect(compute.runs.at(-1)).toBe(model);
+    }
+  });
+
   it('the JSON, multipart and raw forms reach the model with the same parameters', async () => {
     const raw = ClassifyResponseSchema.parse(await (await asJpeg(jpeg, '?tier=fast&top_k=3')).json());
     expect(raw).toMatchObject({ model: 'efficientnet-b0', tier: 'fast', weights: 'untrained' });

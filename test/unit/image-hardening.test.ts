@@ -3,8 +3,16 @@ import sharp, { type JpegOptions } from 'sharp';
 import { describe, expect, it, vi } from 'vitest';
 import { decodeBusyError } from '../../edge/classify/decode-busy.ts';
 import { DecodeBusyError, DecodeMemory } from '../../edge/image/decode-memory.ts';
-import { DECODE_BUDGET_BYTES, jpegScale, PNG_MAX_PIXELS, planDecode } from '../../edge/image/decode-plan.ts';
-import { EDGE_DECODE_MIN_SIDE, edgeImageLimits } from '../../edge/image/edge-limits.ts';
+import {
+  DECODE_BUDGET_BYTES,
+  JPEG_SCALES_EIGHTHS,
+  jpegScaleEighths,
+  PNG_MAX_PIXELS,
+  planDecode,
+  scaledSide,
+  turboOutputSize,
+} from '../../edge/image/decode-plan.ts';
+import { decodeMinSideFor, EDGE_DECODE_MIN_SIDE, edgeImageLimits } from '../../edge/image/edge-limits.ts';
 import { ImageError } from '../../edge/image/errors.ts';
 import { checkDimensions } from '../../edge/image/limits.ts';
 import { probeImage } from '../../edge/image/probe.ts';
@@ -25,6 +33,24 @@ function rejection(fn: () => unknown): ImageError {
 }
 
 const EDGE = edgeImageLimits(10 * 1024 * 1024, 4_000_000);
+
+/** A baseline 4:2:0 JPEG's probe, 1 MB. */
+const jpegProbe = (width: number, height: number) => ({
+  type: 'image/jpeg' as const,
+  width,
+  height,
+  orientation: 1,
+  byteLength: 1024 * 1024,
+  jpeg: {
+    components: [
+      { horizontal: 2, vertical: 2 },
+      { horizontal: 1, vertical: 1 },
+      { horizontal: 1, vertical: 1 },
+    ],
+    wholeImageCoefficients: false,
+    scanOffset: 0,
+  },
+});
 const jpeg = async (width: number, height: number, options: JpegOptions = {}) =>
   new Uint8Array(
     await sharp({ create: { width, height, channels: 3, background: '#48c' } })
@@ -137,12 +163,53 @@ describe('PNG and WebP headers', () => {
 });
 
 describe('decode plan and edge limits', () => {
-  it('reduces phone photos to the strongest scale that keeps the shorter side >= 2x the resize target', () => {
-    expect(EDGE_DECODE_MIN_SIDE).toBe(544); // B1's tf resize target is 272
-    expect(jpegScale(4032, 3024, 544)).toBe(4); // 1008x756; 1/8 would give 378
-    expect(jpegScale(6000, 4000, 544)).toBe(4);
-    expect(jpegScale(1280, 800, 544)).toBe(1); // 1/2 would give 400
-    expect(jpegScale(8000, 8000, 544)).toBe(8);
+  it('takes twice the resize target of the model the decode is for, and the largest where none is named', () => {
+    expect(decodeMinSideFor('efficientnet-b0')).toBe(512); // resize 256 for every B0 weight source
+    expect(decodeMinSideFor('efficientnet-b1')).toBe(544); // B1's tf resize target is 272
+    expect(EDGE_DECODE_MIN_SIDE).toBe(544);
+  });
+
+  it('reduces by M/8 to the strongest scale that keeps the shorter side >= the minimum side', () => {
+    // [width, height, minSide] -> eighths, decoded size
+    const cases = [
+      [1155, 866, 512, 5, 722, 542], // the 1 MP bench photo for B0: 4/8 would give 433
+      [1155, 866, 544, 6, 867, 650], // the same for B1: 5/8 gives 542 < 544
+      [866, 1155, 512, 5, 542, 722], // portrait: the shorter side is the width
+      [4032, 3024, 544, 2, 1008, 756], // 12 MP: 1/8 would give 378
+      [4032, 3024, 512, 2, 1008, 756],
+      [6000, 4000, 544, 2, 1500, 1000],
+      [2309, 1732, 512, 3, 866, 650], // 2/8 gives 433
+      [1280, 800, 544, 6, 960, 600], // 5/8 gives 500
+      [8000, 8000, 544, 1, 1000, 1000],
+      [800, 600, 512, 8, 800, 600], // 7/8 would give 525 but is not used: full size
+      [640, 480, 512, 8, 640, 480], // already under the minimum
+    ] as const;
+    for (const [width, height, minSide, eighths, outWidth, outHeight] of cases) {
+      expect(jpegScaleEighths(width, height, minSide), `${width}x${height} >= ${minSide}`).toBe(eighths);
+      expect(planDecode(jpegProbe(width, height), minSide)).toMatchObject({
+        scaleEighths: eighths,
+        width: outWidth,
+        height: outHeight,
+      });
+    }
+    expect(JPEG_SCALES_EIGHTHS).not.toContain(7);
+  });
+
+  it('plans exactly the size TurboJPEG writes, for every factor and odd sizes', () => {
+    // turboOutputSize follows tjDecompress2's choice among its 16 factors; the plan must be what it writes.
+    for (let side = 1; side <= 3000; side += side < 40 ? 1 : 37) {
+      for (const eighths of [1, 2, 3, 4, 5, 6, 7, 8]) {
+        const image = { width: side + 13, height: side };
+        const out = { width: scaledSide(image.width, eighths), height: scaledSide(image.height, eighths) };
+        expect(out.height).toBe(Math.ceil((side * eighths) / 8));
+        expect(turboOutputSize(image, out), `${image.width}x${image.height} at ${eighths}/8`).toEqual(out);
+      }
+    }
+    // A size no factor reaches is not planned: TurboJPEG would write something smaller.
+    expect(turboOutputSize({ width: 1155, height: 866 }, { width: 700, height: 542 })).toEqual({
+      width: 578,
+      height: 433,
+    });
   });
 
   it('accepts 12 and 24 MP baseline JPEGs within the decode budget, and names the limit when not', () => {
@@ -168,13 +235,19 @@ describe('decode plan and edge limits', () => {
     expect(planDecode(probe(6000, 4000), EDGE_DECODE_MIN_SIDE)).toMatchObject({
       width: 1500,
       height: 1000,
-      scale: 4,
+      scaleEighths: 2,
     });
     expect(planDecode(probe(6000, 4000), EDGE_DECODE_MIN_SIDE).bytes).toBeLessThanOrEqual(
       DECODE_BUDGET_BYTES,
     );
     // A long strip cannot be reduced and is too many pixels to decode whole.
-    expect(rejection(() => checkDimensions(probe(9000, 600), EDGE)).message).toMatch(/decode to 9000x600/);
+    expect(rejection(() => checkDimensions(probe(9000, 600), EDGE)).message).toMatch(
+      /decode to 9000x600 \(full size, 5400000 pixels\)/,
+    );
+    // Reduced, and still too many pixels: the message names the scale.
+    expect(rejection(() => checkDimensions(probe(10000, 727), EDGE)).message).toMatch(
+      /decode to 7500x546 \(6\/8 scale, 4095000 pixels\)/,
+    );
     // Progressive: libjpeg keeps every coefficient (3 bytes a pixel at 4:2:0) whatever the output scale.
     const progressive = probe(4032, 3024);
     progressive.jpeg.wholeImageCoefficients = true;

@@ -1,7 +1,9 @@
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EDGE_DECODE_MIN_SIDE } from '../../edge/image/edge-limits.ts';
+import { planDecode } from '../../edge/image/decode-plan.ts';
+import { decodeMinSideFor, EDGE_DECODE_MIN_SIDE } from '../../edge/image/edge-limits.ts';
+import { probeImage } from '../../edge/image/probe.ts';
 import { generatedJpeg, jpegHiddenFrame } from '../../infra/bench/images.ts';
 import { startDecodeWorker } from '../../infra/dev/workerd.ts';
 import { concat } from '../../infra/fuzz/bytes.ts';
@@ -297,7 +299,7 @@ describe('crafted and broken images in workerd', () => {
 });
 
 describe('phone photos in workerd', () => {
-  it('decodes a 12 MP JPEG with EXIF orientation 6 at 1/4 scale, then turns it upright', async () => {
+  it('decodes a 12 MP JPEG with EXIF orientation 6 at 2/8 scale, then turns it upright', async () => {
     const body = new Uint8Array(
       await sharp(await generatedJpeg(4032, 3024))
         .withMetadata({ orientation: 6 })
@@ -313,6 +315,43 @@ describe('phone photos in workerd', () => {
     for (let i = 0; i < ref.length; i++) sum += Math.abs((ours.data[i] as number) - (ref[i] as number));
     // Tolerance: both scale in the DCT domain, but libvips may add its own resampling step: mean < 3 levels.
     expect(sum / ref.length).toBeLessThan(3);
+  });
+
+  it('decodes the 1 MP photo at 5/8 for B0 and 6/8 for B1, to the planned size, then turns it upright', async () => {
+    const body = new Uint8Array(
+      await sharp(await generatedJpeg(1155, 866))
+        .withMetadata({ orientation: 6 })
+        .jpeg({ quality: 90 })
+        .toBuffer(),
+    );
+    const cases = [
+      ['efficientnet-b0', 5, [542, 722]],
+      ['efficientnet-b1', 6, [650, 867]],
+    ] as const;
+    for (const [model, eighths, upright] of cases) {
+      const minSide = decodeMinSideFor(model);
+      const plan = planDecode(probeImage(body), minSide);
+      expect(plan).toMatchObject({ scaleEighths: eighths, width: upright[1], height: upright[0] });
+      const ours = await post(body, minSide);
+      expect(ours.status, ours.body.message).toBe(200);
+      expect(ours.size).toEqual(upright); // orientation 6: stored 1155x866, upright 866 wide
+      expect(Math.min(...ours.size)).toBeGreaterThanOrEqual(minSide);
+      // The same decode where the upload lies in the decoder's heap gives the same pixels.
+      const inHeap = await post(body, minSide, true);
+      expect(inHeap).toMatchObject({ status: 200, size: upright, intact: true });
+      expect(Buffer.from(inHeap.data).equals(Buffer.from(ours.data))).toBe(true);
+      // libvips has no M/8 shrink-on-load: compare with its full-size decode resized to the same size.
+      // Tolerance: two different downsampling filters on a smooth image, mean < 3 levels.
+      const ref = await sharp(body, { autoOrient: true })
+        .resize(upright[0], upright[1], { fit: 'fill' })
+        .removeAlpha()
+        .raw()
+        .toBuffer();
+      expect(ours.data.length).toBe(ref.length);
+      let sum = 0;
+      for (let i = 0; i < ref.length; i++) sum += Math.abs((ours.data[i] as number) - (ref[i] as number));
+      expect(sum / ref.length).toBeLessThan(3);
+    }
   });
 
   it('decodes a 24 MP upload where it lies in the decoder heap, with the same pixels, keeping the upload', async () => {
@@ -338,7 +377,7 @@ describe('phone photos in workerd', () => {
         .toBuffer(),
     );
     const copied = await post(progressive, EDGE_DECODE_MIN_SIDE, true);
-    expect(copied).toMatchObject({ status: 200, size: [1200, 900], intact: true });
+    expect(copied).toMatchObject({ status: 200, size: [900, 675], intact: true }); // 3/8
     expect(Buffer.from(copied.data).equals(Buffer.from((await post(progressive)).data))).toBe(true);
   });
 

@@ -5,13 +5,16 @@
 //
 // Per model: workerd_ms (median request latency seen by the client), native_1t_ms (median session.run
 // on onnxruntime-node, 1 thread), ratio, preprocess_share ((decode + preprocess) / total from the
-// response's timings_ms; warm_decode_ms and warm_preprocess_ms are its parts), cold_ms (first request on a fresh isolate: ORT start, model load from R2 and
-// the request) and cold_parts (its parts, see coldParts in edge-measure.ts), wasm_heap_mib (ORT's WASM memory after that model loaded, from /_debug/inference).
+// response's timings_ms; warm_decode_ms and warm_preprocess_ms are its parts), cold_ms (first request on a fresh isolate, sent once
+// the Worker has started: ORT start, model load from R2 and the request) and cold_parts (its parts, see coldParts in
+// edge-measure.ts), wasm_heap_mib (ORT's WASM memory after that model loaded, from /_debug/inference).
 // Workerd requests and native runs alternate so that both see the same background load.
 // The Worker runs from a `wrangler deploy --dry-run` bundle, so source edits cannot restart it mid-run.
 // --experiments adds B0 variants, each against the default B0 (edge-experiments.ts); --cold adds B0 and
 // B1 first-request candidates (plain, ORT format, pre-optimised split as deployed), interleaved over
-// fresh Workers, with the WASM heap after each (edge-cold.ts); --cold-only skips the rest.
+// fresh Workers, with the WASM heap after each (edge-cold.ts), then `startup`: what starting the bundle
+// costs before any request (WASM compile, script; edge-startup.ts) and cold_plus_bundle_start_ms, the
+// first request of an isolate that the request itself started; --cold-only skips the rest.
 // `cache`: B0 through the result cache as a miss, a hit and a bypass (edge-cache.ts); the rows above run
 // with the cache off. --cache-only measures just that.
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -156,7 +159,8 @@ async function main(): Promise<void> {
         model: 'efficientnet-b1',
         resolution: 240,
       });
-      const startup = await measureStartup(prebuilt, scratch, [deployed.b0], cold.rounds, log);
+      // Boots without a request are cheap, and one start swings by 2-3x on this machine: more rounds.
+      const startup = await measureStartup(prebuilt, scratch, [deployed.b0], Math.max(5, cold.rounds), log);
       // What a deployed Worker's first request waits for on a new isolate: the bundle's start, then cold_ms.
       const withStart = (rows: Record<string, unknown>) =>
         Object.fromEntries(

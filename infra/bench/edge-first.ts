@@ -27,14 +27,22 @@ const { values: flags } = parseArgs({
     rounds: { type: 'string', default: '3' },
     model: { type: 'string', default: 'b0' },
     bundle: { type: 'string' },
-    ways: { type: 'string', default: 'proxy-classify,direct-classify,proxy-health,direct-health' },
+    ways: { type: 'string', default: 'proxy-classify-early,proxy-classify,direct-classify,proxy-health' },
     'idle-ms': { type: 'string', default: '3000' },
   },
   strict: true,
 });
 
 type Way = `${'proxy' | 'direct'}-${'classify' | 'health' | 'idle'}${'' | '-early'}`;
+const WAY = /^(proxy-(classify|health|idle)(-early)?|direct-(classify|health|idle))$/;
 const WAYS = flags.ways.split(',') as Way[];
+const unknown = WAYS.filter((way) => !WAY.test(way));
+if (unknown.length > 0) {
+  console.error(
+    `unknown way(s) ${unknown.join(', ')}: use proxy|direct-classify|health|idle, proxy-...-early`,
+  );
+  process.exit(2);
+}
 const model: ModelId = flags.model === 'b1' ? 'efficientnet-b1' : 'efficientnet-b0';
 
 async function timed(
@@ -48,7 +56,6 @@ async function timed(
 
 async function firstRequests(worker: BootedWorker, way: Way, jpeg: Uint8Array<ArrayBuffer>) {
   const [route, first] = way.split('-') as ['proxy' | 'direct', 'classify' | 'health' | 'idle'];
-  if (route === 'direct' && way.endsWith('-early')) throw new Error('-early only goes through the proxy');
   const send = route === 'proxy' ? worker.fetch : worker.fetchDirect;
   const out: Record<string, unknown> = {};
   if (first === 'health') out.health_first_ms = round((await timed(() => send('/healthz'))).ms);

@@ -142,8 +142,11 @@ export async function inputTensor(
  * The first request's parts: the Worker's load timings, the first run and decode from the response's
  * timings_ms, and what is left, split where it happens: handler_other_ms inside the Worker's own
  * timings_ms.total (body read and validation, result-cache lookup, top-k, building the answer) and
- * outside_handler_ms between the client and the handler (HTTP through the dev proxy, routing and
- * middleware, serialising the JSON). Sum = cold_ms.
+ * outside_handler_ms between the client and the handler (HTTP through wrangler's dev proxy and
+ * Miniflare's entry worker, routing and middleware, serialising the JSON). Sum = cold_ms. The Worker
+ * has started before the request is sent (bootWorker waits for its runtime); what starting it costs is
+ * measured apart (edge-startup.ts). workerd's clocks do advance while JavaScript runs locally (a busy
+ * loop of ~0.4-0.75 s read the same inside the Worker and at the client), so these parts are durations.
  */
 export function coldParts(cold: Sample, load: LoadTimings | undefined): Record<string, number> {
   const parts = {

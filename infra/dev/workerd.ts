@@ -5,7 +5,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { unstable_startWorker } from 'wrangler';
+import { unstable_DevEnv, unstable_startWorker } from 'wrangler';
 import { REPO_ROOT } from '../models/build.ts';
 import { API_KEYS_KV_ID, fillLocalStorage, type ProfileFile } from './local-r2.ts';
 
@@ -38,6 +38,11 @@ export interface BootOptions {
   prebuilt?: string;
   /** wrangler's own log level (default 'log'; benchmarks use 'none' to keep stdout for JSON). */
   logLevel?: 'none' | 'error' | 'warn' | 'log';
+  /**
+   * Return as soon as the dev proxy is up, as `unstable_startWorker`'s `ready` does, without waiting for
+   * the Worker's runtime: the first request then waits for it (measurements of that wait only).
+   */
+  returnAtProxyReady?: boolean;
 }
 
 /** The edge decoder alone in workerd (infra/dev/edge-decode-worker.ts), for decode tests and benches. */
@@ -62,9 +67,23 @@ export async function bundleWorker(outdir: string): Promise<string> {
 }
 
 export interface BootedWorker {
+  /** wrangler's local dev proxy (its ProxyWorker, in a workerd of its own) in front of the Worker. */
   url: URL;
-  /** fetch() against the Worker, path relative to its root. */
+  /** fetch() against the Worker through the dev proxy, path relative to its root. */
   fetch(pathAndQuery: string, init?: RequestInit): Promise<Response>;
+  /**
+   * The Worker's own workerd socket (Miniflare's entry worker routes it to the Worker), without
+   * wrangler's dev proxy: what a deployed Worker has nothing like (infra/bench/edge-first.ts).
+   */
+  directUrl: Promise<URL>;
+  /** fetch() straight to directUrl. */
+  fetchDirect(pathAndQuery: string, init?: RequestInit): Promise<Response>;
+  /**
+   * Milliseconds from the call of bootWorker until the dev proxy, and the Worker's runtime, were up;
+   * runtimeStartMs: from wrangler starting the runtime (Miniflare: workerd spawned, the bundle compiled
+   * and its top-level code run) until it listened.
+   */
+  startup: { proxyReadyMs: number; runtimeReadyMs: Promise<number>; runtimeStartMs: Promise<number> };
   /** Console output of the Worker (workerd's stdout and stderr), for assertions on log lines. */
   logs(): string;
   dispose(): Promise<void>;
@@ -93,8 +112,34 @@ export async function bootWorker(options: BootOptions = {}): Promise<BootedWorke
   const captured: string[] = [];
   const restore = captureConsole(captured);
   let worker: Awaited<ReturnType<typeof unstable_startWorker>> | undefined;
+  // unstable_startWorker is `new DevEnv().startWorker()`, and its `ready` only means that the dev proxy
+  // is up: the Worker's own workerd may still be starting, and a request sent then waits for it in the
+  // proxy. The runtime announces its socket to the proxy in a reloadComplete event, read here on its way:
+  // the Worker is booted when that has arrived (infra/bench/edge-first.ts measured the difference).
+  const devEnv = new unstable_DevEnv();
+  let announced: (url: URL) => void = () => undefined;
+  const runtimeUp = new Promise<URL>((resolve) => {
+    announced = resolve;
+  });
+  const dispatch = devEnv.dispatch.bind(devEnv);
+  let reloadStarted = Number.NaN;
+  devEnv.dispatch = (event) => {
+    if (event.type === 'reloadStart') reloadStarted = performance.now();
+    if (event.type === 'reloadComplete') {
+      const { protocol, hostname, port } = event.proxyData.userWorkerUrl;
+      announced(new URL(`${protocol}//${hostname}:${port}/`));
+    }
+    dispatch(event);
+  };
+  const bootStarted = performance.now();
+  const runtimeReadyMs = runtimeUp.then(() => performance.now() - bootStarted);
+  const runtimeStartMs = runtimeUp.then(() => performance.now() - reloadStarted);
+  const directUrl = withTimeout(runtimeUp, RUNTIME_START_TIMEOUT_MS, 'the Worker runtime did not start');
+  // Not awaited in returnAtProxyReady mode: keep a failure from going unhandled there.
+  directUrl.catch(() => undefined);
+  let proxyReadyMs = 0;
   try {
-    worker = await unstable_startWorker({
+    worker = await devEnv.startWorker({
       config: WRANGLER_TOML,
       ...(options.prebuilt
         ? {
@@ -117,6 +162,8 @@ export async function bootWorker(options: BootOptions = {}): Promise<BootedWorke
       },
     });
     await worker.ready;
+    proxyReadyMs = performance.now() - bootStarted;
+    if (!options.returnAtProxyReady) await directUrl;
   } catch (error) {
     await worker?.dispose().catch(() => undefined);
     restore();
@@ -128,6 +175,9 @@ export async function bootWorker(options: BootOptions = {}): Promise<BootedWorke
   return {
     url,
     fetch: (pathAndQuery, init) => fetchThroughDevProxy(new URL(pathAndQuery, url), init),
+    directUrl,
+    fetchDirect: async (pathAndQuery, init) => fetch(new URL(pathAndQuery, await directUrl), init),
+    startup: { proxyReadyMs, runtimeReadyMs, runtimeStartMs },
     logs: () => captured.join('\n'),
     dispose: async () => {
       try {
@@ -138,6 +188,22 @@ export async function bootWorker(options: BootOptions = {}): Promise<BootedWorke
       }
     },
   };
+}
+
+/** How long the Worker's workerd may take to start once the dev proxy is up (minutes on a loaded machine). */
+const RUNTIME_START_TIMEOUT_MS = 180_000;
+
+async function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} within ${ms / 1000} s`)), ms);
+    timer.unref();
+  });
+  try {
+    return await Promise.race([promise, expired]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /**

@@ -14,8 +14,8 @@ import { codecHeapBuffer } from '../../edge/image/jpeg-turbo.ts';
 import { probeImage } from '../../edge/image/probe.ts';
 
 // Benchmark worker: decodes the request body `n` times with the named candidate and answers with a
-// checksum, so the caller can time whole requests from outside (workerd's clocks do not advance while
-// JavaScript runs, so timing inside the worker would read zero).
+// checksum, so the caller can time whole requests from outside, the way that also works on a deployed
+// Worker, whose clocks stand still while JavaScript runs (local workerd's do advance).
 
 type Candidate = (bytes: Uint8Array) => Promise<{ width: number; height: number; data: ArrayLike<number> }>;
 

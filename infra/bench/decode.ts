@@ -8,7 +8,8 @@
 //
 //   npx tsx infra/bench/decode.ts [--reps 7] [--codecs] [--factors] [--memory-only]
 //
-// Latency is measured from outside (workerd's clocks stand still while JavaScript runs): each request
+// Latency is measured from outside (as it must be on a deployed Worker, whose clocks stand still while
+// JavaScript runs; local workerd's advance): each request
 // decodes the body `n` times; a `noop` request with the same body is subtracted.
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';

@@ -16,6 +16,7 @@ import {
   type ImageProbe,
   planDecode,
 } from '../image/index.ts';
+import { edgeResizeWindow } from '../preprocess/index.ts';
 import { decodeBusyError } from './decode-busy.ts';
 import { checkLimits, probeChecked } from './image-checks.ts';
 
@@ -93,7 +94,7 @@ export interface ImageTensor {
 /** Preprocesses, then gives the image's decode memory back. */
 export function imageTensor(image: RgbImage, spec: PreprocessSpec): ImageTensor {
   try {
-    return { tensor: preprocess(image, spec), dims: [1, 3, spec.cropSize, spec.cropSize] };
+    return { tensor: preprocess(image, spec, edgeResizeWindow), dims: [1, 3, spec.cropSize, spec.cropSize] };
   } finally {
     leases.get(image)?.release();
     leases.delete(image);

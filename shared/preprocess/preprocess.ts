@@ -5,9 +5,14 @@ import type { PreprocessSpec, RgbImage } from './spec.ts';
 
 /**
  * Resize (shorter side), centre-crop and normalise, returning a planar [3, cropSize, cropSize] tensor
- * (no batch axis). Pixels equal what torchvision's eval transforms produce from a PIL image.
+ * (no batch axis). Pixels equal what torchvision's eval transforms produce from a PIL image. `resize` may
+ * be another implementation of resizeWindow that returns the same bytes (the edge's WebAssembly one).
  */
-export function preprocess(image: RgbImage, spec: PreprocessSpec): Float32Array {
+export function preprocess(
+  image: RgbImage,
+  spec: PreprocessSpec,
+  resize: typeof resizeWindow = resizeWindow,
+): Float32Array {
   validate(image, spec);
   const crop = spec.cropSize;
   const resized = resizedSize(image.width, image.height, spec.resizeShorterSide);
@@ -19,7 +24,7 @@ export function preprocess(image: RgbImage, spec: PreprocessSpec): Float32Array 
   const x1 = Math.min(left + crop, resized.width);
   const y1 = Math.min(top + crop, resized.height);
   const window = { left: x0, top: y0, width: x1 - x0, height: y1 - y0 };
-  const pixels = resizeWindow(image, resized.width, resized.height, window, spec.interpolation);
+  const pixels = resize(image, resized.width, resized.height, window, spec.interpolation);
 
   const tables = normalizationTables(spec.mean, spec.std);
   const plane = crop * crop;

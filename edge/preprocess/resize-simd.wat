@@ -1,0 +1,142 @@
+;; The two passes of the separable 8-bit resize (shared/preprocess/resample.ts) in WebAssembly SIMD.
+;; The arithmetic is the reference's: i32 sums starting at 1 << 21, fixed-point weights (22 fractional
+;; bits) computed by the caller with shared/preprocess/kernels.ts, an arithmetic shift right by 22, then
+;; a clip to 0..255 (the saturating narrows i32 -> i16 -> u8 clip exactly like that). Integer sums in any
+;; order are the same sums, so the bytes equal the reference's.
+;;
+;; The caller lays everything out in this memory and grows it. Every vector load may read up to 15 bytes
+;; past the data it needs, and the vertical pass writes up to 15 bytes past its output: the caller pads
+;; each buffer by 16 bytes.
+(module
+  (memory (export "memory") 1)
+
+  ;; Horizontal pass over interleaved pixels of `ch` (3 or 4) bytes, two source rows at a time. A source
+  ;; pixel is loaded as a lane group (its bytes widened to four i32 lanes; a fourth byte, alpha or the next
+  ;; pixel's red, is computed and dropped) and multiplied by one splatted weight per tap.
+  ;; `first` holds each output pixel's first source byte within a row (i32), `count` its taps (i32),
+  ;; `weights` `size` i32 weights per output pixel. Output: `rows` rows of `width` RGB pixels, packed.
+  (func (export "horizontal")
+    (param $src i32) (param $stride i32) (param $ch i32) (param $rows i32) (param $width i32)
+    (param $size i32) (param $first i32) (param $count i32) (param $weights i32) (param $out i32)
+    (local $y i32) (local $x i32) (local $row i32) (local $next i32) (local $o i32) (local $o2 i32)
+    (local $s i32) (local $wp i32) (local $wEnd i32) (local $outStride i32) (local $kStride i32)
+    (local $acc v128) (local $acc2 v128) (local $w v128) (local $px v128) (local $px2 v128)
+    (local.set $outStride (i32.mul (local.get $width) (i32.const 3)))
+    (local.set $kStride (i32.shl (local.get $size) (i32.const 2)))
+    (block $rowsDone
+      (loop $rowLoop
+        (br_if $rowsDone (i32.ge_s (local.get $y) (local.get $rows)))
+        (local.set $row (i32.add (local.get $src) (i32.mul (local.get $y) (local.get $stride))))
+        (local.set $o (i32.add (local.get $out) (i32.mul (local.get $y) (local.get $outStride))))
+        ;; The last row of an odd count is computed twice and stored twice in the same place.
+        (if (i32.lt_s (i32.add (local.get $y) (i32.const 1)) (local.get $rows))
+          (then
+            (local.set $next (local.get $stride))
+            (local.set $o2 (i32.add (local.get $o) (local.get $outStride))))
+          (else
+            (local.set $next (i32.const 0))
+            (local.set $o2 (local.get $o))))
+        (local.set $x (i32.const 0))
+        (block $pixelsDone
+          (loop $pixelLoop
+            (br_if $pixelsDone (i32.ge_s (local.get $x) (local.get $width)))
+            (local.set $s (i32.add (local.get $row)
+              (i32.load (i32.add (local.get $first) (i32.shl (local.get $x) (i32.const 2))))))
+            (local.set $wp (i32.add (local.get $weights) (i32.mul (local.get $x) (local.get $kStride))))
+            (local.set $wEnd (i32.add (local.get $wp) (i32.shl
+              (i32.load (i32.add (local.get $count) (i32.shl (local.get $x) (i32.const 2))))
+              (i32.const 2))))
+            (local.set $acc (v128.const i32x4 0x200000 0x200000 0x200000 0x200000))
+            (local.set $acc2 (local.get $acc))
+            (block $tapsDone
+              (loop $tapLoop
+                (br_if $tapsDone (i32.ge_u (local.get $wp) (local.get $wEnd)))
+                (local.set $w (v128.load32_splat (local.get $wp)))
+                (local.set $px (i32x4.extend_low_i16x8_u (v128.load8x8_u (local.get $s))))
+                (local.set $px2 (i32x4.extend_low_i16x8_u
+                  (v128.load8x8_u (i32.add (local.get $s) (local.get $next)))))
+                (local.set $acc (i32x4.add (local.get $acc) (i32x4.mul (local.get $px) (local.get $w))))
+                (local.set $acc2 (i32x4.add (local.get $acc2) (i32x4.mul (local.get $px2) (local.get $w))))
+                (local.set $s (i32.add (local.get $s) (local.get $ch)))
+                (local.set $wp (i32.add (local.get $wp) (i32.const 4)))
+                (br $tapLoop)))
+            ;; Both rows' results in one vector: row y in bytes 0-3, row y + 1 in bytes 4-7.
+            (local.set $px (i8x16.narrow_i16x8_u
+              (i16x8.narrow_i32x4_s
+                (i32x4.shr_s (local.get $acc) (i32.const 22))
+                (i32x4.shr_s (local.get $acc2) (i32.const 22)))
+              (local.get $acc)))
+            ;; Exactly three bytes per pixel, so that no store reaches into a pixel already written.
+            (v128.store16_lane 0 (local.get $o) (local.get $px))
+            (v128.store8_lane offset=2 2 (local.get $o) (local.get $px))
+            (v128.store16_lane 2 (local.get $o2) (local.get $px))
+            (v128.store8_lane offset=2 6 (local.get $o2) (local.get $px))
+            (local.set $o (i32.add (local.get $o) (i32.const 3)))
+            (local.set $o2 (i32.add (local.get $o2) (i32.const 3)))
+            (local.set $x (i32.add (local.get $x) (i32.const 1)))
+            (br $pixelLoop)))
+        (local.set $y (i32.add (local.get $y) (i32.const 2)))
+        (br $rowLoop))))
+
+  ;; Vertical pass: each output row sums whole source rows (`stride` bytes each, from `rows`), 16 bytes at a
+  ;; time in four i32x4 sums. `start` holds each output row's first source row (relative to `rows`),
+  ;; `count` its taps, `weights` `size` i32 weights per output row. Output: `height` rows of `stride` bytes.
+  (func (export "vertical")
+    (param $rows i32) (param $stride i32) (param $height i32) (param $size i32) (param $start i32)
+    (param $count i32) (param $weights i32) (param $out i32)
+    (local $y i32) (local $i i32) (local $base i32) (local $wFirst i32) (local $wEnd i32) (local $wp i32)
+    (local $p i32) (local $o i32) (local $kStride i32)
+    (local $a0 v128) (local $a1 v128) (local $a2 v128) (local $a3 v128) (local $w v128) (local $v v128)
+    (local $lo v128) (local $hi v128)
+    (local.set $kStride (i32.shl (local.get $size) (i32.const 2)))
+    (block $rowsDone
+      (loop $rowLoop
+        (br_if $rowsDone (i32.ge_s (local.get $y) (local.get $height)))
+        (local.set $base (i32.add (local.get $rows) (i32.mul (local.get $stride)
+          (i32.load (i32.add (local.get $start) (i32.shl (local.get $y) (i32.const 2)))))))
+        (local.set $wFirst (i32.add (local.get $weights) (i32.mul (local.get $y) (local.get $kStride))))
+        (local.set $wEnd (i32.add (local.get $wFirst) (i32.shl
+          (i32.load (i32.add (local.get $count) (i32.shl (local.get $y) (i32.const 2))))
+          (i32.const 2))))
+        (local.set $o (i32.add (local.get $out) (i32.mul (local.get $y) (local.get $stride))))
+        (local.set $i (i32.const 0))
+        (block $chunksDone
+          (loop $chunkLoop
+            (br_if $chunksDone (i32.ge_s (local.get $i) (local.get $stride)))
+            (local.set $a0 (v128.const i32x4 0x200000 0x200000 0x200000 0x200000))
+            (local.set $a1 (local.get $a0))
+            (local.set $a2 (local.get $a0))
+            (local.set $a3 (local.get $a0))
+            (local.set $p (i32.add (local.get $base) (local.get $i)))
+            (local.set $wp (local.get $wFirst))
+            (block $tapsDone
+              (loop $tapLoop
+                (br_if $tapsDone (i32.ge_u (local.get $wp) (local.get $wEnd)))
+                (local.set $w (v128.load32_splat (local.get $wp)))
+                (local.set $v (v128.load (local.get $p)))
+                (local.set $lo (i16x8.extend_low_i8x16_u (local.get $v)))
+                (local.set $hi (i16x8.extend_high_i8x16_u (local.get $v)))
+                (local.set $a0 (i32x4.add (local.get $a0)
+                  (i32x4.mul (i32x4.extend_low_i16x8_u (local.get $lo)) (local.get $w))))
+                (local.set $a1 (i32x4.add (local.get $a1)
+                  (i32x4.mul (i32x4.extend_high_i16x8_u (local.get $lo)) (local.get $w))))
+                (local.set $a2 (i32x4.add (local.get $a2)
+                  (i32x4.mul (i32x4.extend_low_i16x8_u (local.get $hi)) (local.get $w))))
+                (local.set $a3 (i32x4.add (local.get $a3)
+                  (i32x4.mul (i32x4.extend_high_i16x8_u (local.get $hi)) (local.get $w))))
+                (local.set $p (i32.add (local.get $p) (local.get $stride)))
+                (local.set $wp (i32.add (local.get $wp) (i32.const 4)))
+                (br $tapLoop)))
+            (v128.store (i32.add (local.get $o) (local.get $i))
+              (i8x16.narrow_i16x8_u
+                (i16x8.narrow_i32x4_s
+                  (i32x4.shr_s (local.get $a0) (i32.const 22))
+                  (i32x4.shr_s (local.get $a1) (i32.const 22)))
+                (i16x8.narrow_i32x4_s
+                  (i32x4.shr_s (local.get $a2) (i32.const 22))
+                  (i32x4.shr_s (local.get $a3) (i32.const 22)))))
+            (local.set $i (i32.add (local.get $i) (i32.const 16)))
+            (br $chunkLoop)))
+        (local.set $y (i32.add (local.get $y) (i32.const 1)))
+        (br $rowLoop))))
+)

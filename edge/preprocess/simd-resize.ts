@@ -1,0 +1,135 @@
+import { axisKernel, type Interpolation, type RgbImage, type Window } from '../../shared/preprocess/index.ts';
+import { instantiate, Replaceable, type WasmMemory } from '../image/codec-instance.ts';
+
+// The resize of shared/preprocess/resample.ts (resizeWindow) run by resize-simd.wat: the same kernels
+// (computed here with kernels.ts and passed in), the same integer arithmetic, so the same bytes, in about
+// a third of the time. The needed source rows are copied into the module's memory for the call; the
+// memory is owned by one instance, used synchronously, and dropped when a large image grew it past the
+// codecs' threshold (codec-instance.ts).
+
+interface ResizeExports {
+  memory: WasmMemory & { grow(pages: number): number };
+  horizontal(
+    src: number,
+    stride: number,
+    channels: number,
+    rows: number,
+    width: number,
+    size: number,
+    first: number,
+    count: number,
+    weights: number,
+    out: number,
+  ): void;
+  vertical(
+    rows: number,
+    stride: number,
+    height: number,
+    size: number,
+    start: number,
+    count: number,
+    weights: number,
+    out: number,
+  ): void;
+}
+
+/** Fixed point of the kernels (shared/preprocess/kernels.ts PRECISION_BITS): weight 1.0. */
+const ONE = 1 << 22;
+const PAGE = 65536;
+/** Vector loads and stores reach up to 15 bytes past a buffer's data. */
+const PAD = 16;
+
+export type ResizeWindowFn = (
+  image: RgbImage,
+  outWidth: number,
+  outHeight: number,
+  window: Window,
+  interpolation: Interpolation,
+) => Uint8Array;
+
+/** A resizeWindow-compatible function running on `module` (resize-simd.wasm, compiled). */
+export function simdResizeWindow(module: WebAssembly.Module): ResizeWindowFn {
+  const instances = new Replaceable<ResizeExports>(() => {
+    try {
+      return instantiate(module, {}) as ResizeExports;
+    } catch (error) {
+      const reason = error instanceof Error ? error.message : String(error);
+      throw new Error(`could not instantiate the WebAssembly SIMD resize (resize-simd.wasm): ${reason}`);
+    }
+  });
+  return (image, outWidth, outHeight, window, interpolation) =>
+    instances.run((wasm) => resize(wasm, image, outWidth, outHeight, window, interpolation));
+}
+
+/** Offsets handed out in order, each 16-byte aligned and padded. */
+class Layout {
+  end = 0;
+  take(bytes: number): number {
+    const at = this.end;
+    this.end = at + Math.ceil((bytes + PAD) / PAD) * PAD;
+    return at;
+  }
+}
+
+function resize(
+  wasm: ResizeExports,
+  image: RgbImage,
+  outWidth: number,
+  outHeight: number,
+  window: Window,
+  interpolation: Interpolation,
+): Uint8Array {
+  const { left, top, width, height } = window;
+  const ch = image.channels;
+  const stride = image.width * ch;
+  const vertical =
+    outHeight === image.height ? undefined : axisKernel(image.height, outHeight, interpolation, top, height);
+  // Source rows the vertical pass reads: only those go through the horizontal pass (and into the memory).
+  let rowFirst = top;
+  let rowEnd = top + height;
+  if (vertical) {
+    const last = height - 1;
+    rowFirst = vertical.start[0] as number;
+    rowEnd = (vertical.start[last] as number) + (vertical.count[last] as number);
+  }
+  const rows = rowEnd - rowFirst;
+  // Same width: a one-tap kernel of weight 1.0, which gives back each byte ((p << 22) + (1 << 21)) >> 22.
+  const horizontal =
+    outWidth === image.width
+      ? {
+          size: 1,
+          start: Int32Array.from({ length: width }, (_, x) => left + x),
+          count: new Int32Array(width).fill(1),
+          weights: new Int32Array(width).fill(ONE),
+        }
+      : axisKernel(image.width, outWidth, interpolation, left, width);
+  const outStride = width * 3;
+
+  const layout = new Layout();
+  const src = layout.take(rows * stride);
+  const hFirst = layout.take(width * 4);
+  const hCount = layout.take(width * 4);
+  const hWeights = layout.take(horizontal.weights.length * 4);
+  const passed = layout.take(rows * outStride);
+  const vStart = vertical ? layout.take(height * 4) : 0;
+  const vCount = vertical ? layout.take(height * 4) : 0;
+  const vWeights = vertical ? layout.take(vertical.weights.length * 4) : 0;
+  const out = vertical ? layout.take(height * outStride) : passed;
+  const have = wasm.memory.buffer.byteLength;
+  if (layout.end > have) wasm.memory.grow(Math.ceil((layout.end - have) / PAGE));
+
+  const heap = wasm.memory.buffer;
+  const bytes = new Uint8Array(heap);
+  bytes.set(image.data.subarray(rowFirst * stride, rowEnd * stride), src);
+  new Int32Array(heap, hFirst, width).set(horizontal.start.map((x) => x * ch));
+  new Int32Array(heap, hCount, width).set(horizontal.count);
+  new Int32Array(heap, hWeights, horizontal.weights.length).set(horizontal.weights);
+  wasm.horizontal(src, stride, ch, rows, width, horizontal.size, hFirst, hCount, hWeights, passed);
+  if (vertical) {
+    new Int32Array(heap, vStart, height).set(vertical.start.map((y) => y - rowFirst));
+    new Int32Array(heap, vCount, height).set(vertical.count);
+    new Int32Array(heap, vWeights, vertical.weights.length).set(vertical.weights);
+    wasm.vertical(passed, outStride, height, vertical.size, vStart, vCount, vWeights, out);
+  }
+  return bytes.slice(out, out + height * outStride);
+}

@@ -139,4 +139,35 @@
             (br $chunkLoop)))
         (local.set $y (i32.add (local.get $y) (i32.const 1)))
         (br $rowLoop))))
+
+  ;; Normalise: each byte of the `width` x `height` RGB window at `pixels` becomes its channel's float32 from
+  ;; `tables` (three 256-entry tables, shared/preprocess/normalize.ts), stored planar: a row's first value
+  ;; at `out` + row * `rowBytes`, the green and blue planes `planeBytes` and twice that further on.
+  (func (export "normalize")
+    (param $pixels i32) (param $width i32) (param $height i32) (param $tables i32) (param $out i32)
+    (param $rowBytes i32) (param $planeBytes i32)
+    (local $y i32) (local $p i32) (local $pEnd i32) (local $o i32) (local $plane2 i32)
+    (local.set $plane2 (i32.shl (local.get $planeBytes) (i32.const 1)))
+    (local.set $p (local.get $pixels))
+    (block $rowsDone
+      (loop $rowLoop
+        (br_if $rowsDone (i32.ge_s (local.get $y) (local.get $height)))
+        (local.set $o (i32.add (local.get $out) (i32.mul (local.get $y) (local.get $rowBytes))))
+        (local.set $pEnd (i32.add (local.get $p) (i32.mul (local.get $width) (i32.const 3))))
+        (block $pixelsDone
+          (loop $pixelLoop
+            (br_if $pixelsDone (i32.ge_u (local.get $p) (local.get $pEnd)))
+            (f32.store (local.get $o)
+              (f32.load (i32.add (local.get $tables) (i32.shl (i32.load8_u (local.get $p)) (i32.const 2)))))
+            (f32.store (i32.add (local.get $o) (local.get $planeBytes))
+              (f32.load offset=1024
+                (i32.add (local.get $tables) (i32.shl (i32.load8_u offset=1 (local.get $p)) (i32.const 2)))))
+            (f32.store (i32.add (local.get $o) (local.get $plane2))
+              (f32.load offset=2048
+                (i32.add (local.get $tables) (i32.shl (i32.load8_u offset=2 (local.get $p)) (i32.const 2)))))
+            (local.set $p (i32.add (local.get $p) (i32.const 3)))
+            (local.set $o (i32.add (local.get $o) (i32.const 4)))
+            (br $pixelLoop)))
+        (local.set $y (i32.add (local.get $y) (i32.const 1)))
+        (br $rowLoop))))
 )

@@ -1,11 +1,20 @@
-import { axisKernel, type Interpolation, type RgbImage, type Window } from '../../shared/preprocess/index.ts';
+import {
+  axisKernel,
+  cropPlan,
+  type Interpolation,
+  normalizationTables,
+  type PreprocessSpec,
+  type RgbImage,
+  validatePreprocessInput,
+  type Window,
+} from '../../shared/preprocess/index.ts';
 import { instantiate, Replaceable, type WasmMemory } from '../image/codec-instance.ts';
 
-// The resize of shared/preprocess/resample.ts (resizeWindow) run by resize-simd.wat: the same kernels
-// (computed here with kernels.ts and passed in), the same integer arithmetic, so the same bytes, in about
-// a third of the time. The needed source rows are copied into the module's memory for the call; the
-// memory is owned by one instance, used synchronously, and dropped when a large image grew it past the
-// codecs' threshold (codec-instance.ts).
+// shared/preprocess's resizeWindow and preprocess run by resize-simd.wat: the same kernels (computed here
+// with kernels.ts and passed in), the same integer arithmetic and the same normalisation tables, so the
+// same bytes and floats, in about a quarter of the time. The source rows the resize reads are copied into
+// the module's memory for the call; the memory is owned by one instance, used synchronously, and dropped
+// when a large image grew it past the codecs' threshold (codec-instance.ts).
 
 interface ResizeExports {
   memory: WasmMemory & { grow(pages: number): number };
@@ -31,6 +40,15 @@ interface ResizeExports {
     weights: number,
     out: number,
   ): void;
+  normalize(
+    pixels: number,
+    width: number,
+    height: number,
+    tables: number,
+    out: number,
+    rowBytes: number,
+    planeBytes: number,
+  ): void;
 }
 
 /** Fixed point of the kernels (shared/preprocess/kernels.ts PRECISION_BITS): weight 1.0. */
@@ -47,8 +65,15 @@ export type ResizeWindowFn = (
   interpolation: Interpolation,
 ) => Uint8Array;
 
-/** A resizeWindow-compatible function running on `module` (resize-simd.wasm, compiled). */
-export function simdResizeWindow(module: WebAssembly.Module): ResizeWindowFn {
+export interface Preprocessor {
+  /** resizeWindow (shared/preprocess/resample.ts): the same bytes. */
+  resizeWindow: ResizeWindowFn;
+  /** preprocess (shared/preprocess/preprocess.ts): the same tensor. */
+  preprocess(image: RgbImage, spec: PreprocessSpec): Float32Array;
+}
+
+/** Resize and preprocess running on `module` (resize-simd.wasm, compiled). */
+export function simdPreprocessor(module: WebAssembly.Module): Preprocessor {
   const instances = new Replaceable<ResizeExports>(() => {
     try {
       return instantiate(module, {}) as ResizeExports;
@@ -57,8 +82,18 @@ export function simdResizeWindow(module: WebAssembly.Module): ResizeWindowFn {
       throw new Error(`could not instantiate the WebAssembly SIMD resize (resize-simd.wasm): ${reason}`);
     }
   });
-  return (image, outWidth, outHeight, window, interpolation) =>
-    instances.run((wasm) => resize(wasm, image, outWidth, outHeight, window, interpolation));
+  return {
+    resizeWindow: (image, outWidth, outHeight, window, interpolation) =>
+      instances.run((wasm) => {
+        const layout = new Layout();
+        const out = resize(wasm, layout, image, outWidth, outHeight, window, interpolation);
+        return new Uint8Array(wasm.memory.buffer, out, window.width * window.height * 3).slice();
+      }),
+    preprocess: (image, spec) => {
+      validatePreprocessInput(image, spec);
+      return instances.run((wasm) => preprocess(wasm, image, spec));
+    },
+  };
 }
 
 /** Offsets handed out in order, each 16-byte aligned and padded. */
@@ -71,14 +106,22 @@ class Layout {
   }
 }
 
+/** Grows the memory to hold `layout`. */
+function growFor(wasm: ResizeExports, layout: Layout): void {
+  const have = wasm.memory.buffer.byteLength;
+  if (layout.end > have) wasm.memory.grow(Math.ceil((layout.end - have) / PAGE));
+}
+
+/** Resizes into the memory; returns where the window's packed RGB lies. */
 function resize(
   wasm: ResizeExports,
+  layout: Layout,
   image: RgbImage,
   outWidth: number,
   outHeight: number,
   window: Window,
   interpolation: Interpolation,
-): Uint8Array {
+): number {
   const { left, top, width, height } = window;
   const ch = image.channels;
   const stride = image.width * ch;
@@ -105,7 +148,6 @@ function resize(
       : axisKernel(image.width, outWidth, interpolation, left, width);
   const outStride = width * 3;
 
-  const layout = new Layout();
   const src = layout.take(rows * stride);
   const hFirst = layout.take(width * 4);
   const hCount = layout.take(width * 4);
@@ -115,8 +157,7 @@ function resize(
   const vCount = vertical ? layout.take(height * 4) : 0;
   const vWeights = vertical ? layout.take(vertical.weights.length * 4) : 0;
   const out = vertical ? layout.take(height * outStride) : passed;
-  const have = wasm.memory.buffer.byteLength;
-  if (layout.end > have) wasm.memory.grow(Math.ceil((layout.end - have) / PAGE));
+  growFor(wasm, layout);
 
   const heap = wasm.memory.buffer;
   const bytes = new Uint8Array(heap);
@@ -131,5 +172,30 @@ function resize(
     new Int32Array(heap, vWeights, vertical.weights.length).set(vertical.weights);
     wasm.vertical(passed, outStride, height, vertical.size, vStart, vCount, vWeights, out);
   }
-  return bytes.slice(out, out + height * outStride);
+  return out;
+}
+
+function preprocess(wasm: ResizeExports, image: RgbImage, spec: PreprocessSpec): Float32Array {
+  const crop = spec.cropSize;
+  const { resized, left, top, window } = cropPlan(image, spec);
+  const layout = new Layout();
+  const pixels = resize(wasm, layout, image, resized.width, resized.height, window, spec.interpolation);
+  const plane = crop * crop;
+  const tables = layout.take(3 * 256 * 4);
+  const tensor = layout.take(3 * plane * 4);
+  growFor(wasm, layout);
+  const heap = wasm.memory.buffer;
+  const [r, g, b] = normalizationTables(spec.mean, spec.std);
+  const tableView = new Float32Array(heap, tables, 3 * 256);
+  tableView.set(r);
+  tableView.set(g, 256);
+  tableView.set(b, 512);
+  const out = new Float32Array(heap, tensor, 3 * plane);
+  // Where the crop extends past the resized image, torchvision's zero padding normalises to table[0].
+  if (window.width < crop || window.height < crop) {
+    for (let c = 0; c < 3; c++) out.fill(tableView[c * 256] as number, c * plane, (c + 1) * plane);
+  }
+  const first = tensor + ((window.top - top) * crop + (window.left - left)) * 4;
+  wasm.normalize(pixels, window.width, window.height, tables, first, crop * 4, plane * 4);
+  return out.slice();
 }

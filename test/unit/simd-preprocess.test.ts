@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { simdResizeWindow } from '../../edge/preprocess/simd-resize.ts';
+import { simdPreprocessor } from '../../edge/preprocess/simd-preprocess.ts';
 import { assembleResizeWat, RESIZE_WASM } from '../../infra/wasm/resize-simd.ts';
 import { preprocessFor } from '../../shared/catalog/models.ts';
 import {
@@ -16,7 +16,8 @@ import {
 // (tolerance: none) on every shape the reference handles.
 
 const wasmBytes = readFileSync(RESIZE_WASM);
-const simd = simdResizeWindow(new WebAssembly.Module(wasmBytes));
+const edge = simdPreprocessor(new WebAssembly.Module(wasmBytes));
+const simd = edge.resizeWindow;
 
 /** Seeded xorshift32: the same cases every run. */
 function random(seed: number): () => number {
@@ -138,11 +139,11 @@ describe('WebAssembly SIMD resize', () => {
     const photo = image(rand, 722, 542, 3);
     const b0 = preprocessFor('b0', 'timm');
     for (const spec of [b0, preprocessFor('b1', 'timm'), preprocessFor('b1', 'tf')])
-      expectSameTensor(preprocess(photo, spec, simd), preprocess(photo, spec));
+      expectSameTensor(edge.preprocess(photo, spec), preprocess(photo, spec));
     // A crop larger than the resized image: zero padding around the window.
     const small = image(rand, 30, 20, 4);
     const padded: PreprocessSpec = { ...b0, cropSize: 40, resizeShorterSide: 24 };
-    expectSameTensor(preprocess(small, padded, simd), preprocess(small, padded));
+    expectSameTensor(edge.preprocess(small, padded), preprocess(small, padded));
   });
 
   it('stays exact after an image large enough to replace its instance', () => {
@@ -158,7 +159,7 @@ describe('WebAssembly SIMD resize', () => {
     const needsImport = new WebAssembly.Module(
       new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 4, 1, 96, 0, 0, 2, 7, 1, 1, 109, 1, 102, 0, 0]),
     );
-    const broken = simdResizeWindow(needsImport);
+    const broken = simdPreprocessor(needsImport).resizeWindow;
     const one: RgbImage = { width: 1, height: 1, channels: 3, data: new Uint8Array(3) };
     expect(() => broken(one, 1, 1, { left: 0, top: 0, width: 1, height: 1 }, 'bilinear')).toThrow(
       /WebAssembly SIMD resize \(resize-simd\.wasm\)/,

@@ -10,19 +10,27 @@
 (module
   (memory (export "memory") 1)
 
-  ;; Horizontal pass over interleaved pixels of `ch` (3 or 4) bytes, two source rows at a time. A source
-  ;; pixel is loaded as a lane group (its bytes widened to four i32 lanes; a fourth byte, alpha or the next
-  ;; pixel's red, is computed and dropped) and multiplied by one splatted weight per tap.
-  ;; `first` holds each output pixel's first source byte within a row (i32), `count` its taps (i32),
-  ;; `weights` `size` i32 weights per output pixel. Output: `rows` rows of `width` RGB pixels, packed.
+;; Horizontal pass over interleaved pixels of `ch` (3 or 4) bytes, two source rows at a time, two taps
+  ;; at a time. i32x4.dot_i16x8_s multiplies 16-bit lanes, and a 22-bit weight does not fit one, so each
+  ;; weight w is split into w >> 11 and w & 2047 (both fit); the two partial sums, the first shifted left
+  ;; by 11 and added to the second, give the sum of the pixels times w exactly (the total fits in i32, so
+  ;; wrapping arithmetic cannot change it). Two neighbouring source pixels are loaded together and
+  ;; `mask` (i8x16.swizzle; indices of 16 and up give zero) spreads their bytes into 16-bit lanes
+  ;; r0 r1 g0 g1 b0 b1 0 0, so each dot lane is one channel's two products.
+  ;; `first` holds each output pixel's first source byte within a row (i32), `pairs` its tap pairs (i32),
+  ;; `weights` `pairStride` bytes per output pixel: per pair, an i32 of the two high halves (16 bits each,
+  ;; first tap low) and one of the two low halves. Output: `rows` rows of `width` RGB pixels, packed.
   (func (export "horizontal")
     (param $src i32) (param $stride i32) (param $ch i32) (param $rows i32) (param $width i32)
-    (param $size i32) (param $first i32) (param $count i32) (param $weights i32) (param $out i32)
+    (param $pairStride i32) (param $first i32) (param $pairs i32) (param $weights i32) (param $mask i32)
+    (param $out i32)
     (local $y i32) (local $x i32) (local $row i32) (local $next i32) (local $o i32) (local $o2 i32)
-    (local $s i32) (local $wp i32) (local $wEnd i32) (local $outStride i32) (local $kStride i32)
-    (local $acc v128) (local $acc2 v128) (local $w v128) (local $px v128) (local $px2 v128)
+    (local $s i32) (local $wp i32) (local $wEnd i32) (local $outStride i32) (local $step i32)
+    (local $hi v128) (local $lo v128) (local $hi2 v128) (local $lo2 v128) (local $wh v128) (local $wl v128)
+    (local $px v128) (local $px2 v128) (local $spread v128)
     (local.set $outStride (i32.mul (local.get $width) (i32.const 3)))
-    (local.set $kStride (i32.shl (local.get $size) (i32.const 2)))
+    (local.set $step (i32.shl (local.get $ch) (i32.const 1)))
+    (local.set $spread (v128.load (local.get $mask)))
     (block $rowsDone
       (loop $rowLoop
         (br_if $rowsDone (i32.ge_s (local.get $y) (local.get $rows)))
@@ -42,30 +50,37 @@
             (br_if $pixelsDone (i32.ge_s (local.get $x) (local.get $width)))
             (local.set $s (i32.add (local.get $row)
               (i32.load (i32.add (local.get $first) (i32.shl (local.get $x) (i32.const 2))))))
-            (local.set $wp (i32.add (local.get $weights) (i32.mul (local.get $x) (local.get $kStride))))
+            (local.set $wp (i32.add (local.get $weights) (i32.mul (local.get $x) (local.get $pairStride))))
             (local.set $wEnd (i32.add (local.get $wp) (i32.shl
-              (i32.load (i32.add (local.get $count) (i32.shl (local.get $x) (i32.const 2))))
-              (i32.const 2))))
-            (local.set $acc (v128.const i32x4 0x200000 0x200000 0x200000 0x200000))
-            (local.set $acc2 (local.get $acc))
+              (i32.load (i32.add (local.get $pairs) (i32.shl (local.get $x) (i32.const 2))))
+              (i32.const 3))))
+            (local.set $hi (v128.const i32x4 0 0 0 0))
+            (local.set $lo (v128.const i32x4 0 0 0 0))
+            (local.set $hi2 (v128.const i32x4 0 0 0 0))
+            (local.set $lo2 (v128.const i32x4 0 0 0 0))
             (block $tapsDone
               (loop $tapLoop
                 (br_if $tapsDone (i32.ge_u (local.get $wp) (local.get $wEnd)))
-                (local.set $w (v128.load32_splat (local.get $wp)))
-                (local.set $px (i32x4.extend_low_i16x8_u (v128.load8x8_u (local.get $s))))
-                (local.set $px2 (i32x4.extend_low_i16x8_u
-                  (v128.load8x8_u (i32.add (local.get $s) (local.get $next)))))
-                (local.set $acc (i32x4.add (local.get $acc) (i32x4.mul (local.get $px) (local.get $w))))
-                (local.set $acc2 (i32x4.add (local.get $acc2) (i32x4.mul (local.get $px2) (local.get $w))))
-                (local.set $s (i32.add (local.get $s) (local.get $ch)))
-                (local.set $wp (i32.add (local.get $wp) (i32.const 4)))
+                (local.set $wh (v128.load32_splat (local.get $wp)))
+                (local.set $wl (v128.load32_splat offset=4 (local.get $wp)))
+                (local.set $px (i8x16.swizzle (v128.load64_zero (local.get $s)) (local.get $spread)))
+                (local.set $px2 (i8x16.swizzle
+                  (v128.load64_zero (i32.add (local.get $s) (local.get $next))) (local.get $spread)))
+                (local.set $hi (i32x4.add (local.get $hi) (i32x4.dot_i16x8_s (local.get $px) (local.get $wh))))
+                (local.set $lo (i32x4.add (local.get $lo) (i32x4.dot_i16x8_s (local.get $px) (local.get $wl))))
+                (local.set $hi2 (i32x4.add (local.get $hi2) (i32x4.dot_i16x8_s (local.get $px2) (local.get $wh))))
+                (local.set $lo2 (i32x4.add (local.get $lo2) (i32x4.dot_i16x8_s (local.get $px2) (local.get $wl))))
+                (local.set $s (i32.add (local.get $s) (local.get $step)))
+                (local.set $wp (i32.add (local.get $wp) (i32.const 8)))
                 (br $tapLoop)))
-            ;; Both rows' results in one vector: row y in bytes 0-3, row y + 1 in bytes 4-7.
+            ;; (hi << 11) + lo + (1 << 21), shifted right by 22; row y in bytes 0-2, row y + 1 in bytes 4-6.
             (local.set $px (i8x16.narrow_i16x8_u
               (i16x8.narrow_i32x4_s
-                (i32x4.shr_s (local.get $acc) (i32.const 22))
-                (i32x4.shr_s (local.get $acc2) (i32.const 22)))
-              (local.get $acc)))
+                (i32x4.shr_s (i32x4.add (i32x4.add (i32x4.shl (local.get $hi) (i32.const 11)) (local.get $lo))
+                  (v128.const i32x4 0x200000 0x200000 0x200000 0x200000)) (i32.const 22))
+                (i32x4.shr_s (i32x4.add (i32x4.add (i32x4.shl (local.get $hi2) (i32.const 11)) (local.get $lo2))
+                  (v128.const i32x4 0x200000 0x200000 0x200000 0x200000)) (i32.const 22)))
+              (local.get $hi)))
             ;; Exactly three bytes per pixel, so that no store reaches into a pixel already written.
             (v128.store16_lane 0 (local.get $o) (local.get $px))
             (v128.store8_lane offset=2 2 (local.get $o) (local.get $px))

@@ -24,10 +24,11 @@ interface ResizeExports {
     channels: number,
     rows: number,
     width: number,
-    size: number,
+    pairStride: number,
     first: number,
-    count: number,
+    pairs: number,
     weights: number,
+    mask: number,
     out: number,
   ): void;
   vertical(
@@ -96,6 +97,35 @@ export function simdPreprocessor(module: WebAssembly.Module): Preprocessor {
   };
 }
 
+/** The bytes of two neighbouring pixels as 16-bit lanes r0 r1 g0 g1 b0 b1 0 0 (an index of 128: zero). */
+const Z = 128;
+const SPREAD_RGB = new Uint8Array([0, Z, 3, Z, 1, Z, 4, Z, 2, Z, 5, Z, Z, Z, Z, Z]);
+const SPREAD_RGBA = new Uint8Array([0, Z, 4, Z, 1, Z, 5, Z, 2, Z, 6, Z, Z, Z, Z, Z]);
+
+/**
+ * The horizontal kernel as the .wat reads it: per output pixel, `pairsPer` pairs of taps (a missing second
+ * tap weighs 0), each as two i32: the taps' weights >> 11 in 16-bit halves (first tap low), then their
+ * weights & 2047 likewise. w = (w >> 11) * 2048 + (w & 2047) for every i32 w.
+ */
+function writeWeightPairs(
+  into: Int32Array,
+  kernel: { size: number; count: Int32Array; weights: Int32Array },
+  pairsPer: number,
+): void {
+  const { size, count, weights } = kernel;
+  into.fill(0);
+  for (let x = 0; x < count.length; x++) {
+    const n = count[x] as number;
+    for (let t = 0; t < n; t += 2) {
+      const w0 = weights[x * size + t] as number;
+      const w1 = t + 1 < n ? (weights[x * size + t + 1] as number) : 0;
+      const at = (x * pairsPer + t / 2) * 2;
+      into[at] = ((w0 >> 11) & 0xffff) | ((w1 >> 11) << 16);
+      into[at + 1] = (w0 & 2047) | ((w1 & 2047) << 16);
+    }
+  }
+}
+
 /** Offsets handed out in order, each 16-byte aligned and padded. */
 class Layout {
   end = 0;
@@ -150,8 +180,10 @@ function resize(
 
   const src = layout.take(rows * stride);
   const hFirst = layout.take(width * 4);
-  const hCount = layout.take(width * 4);
-  const hWeights = layout.take(horizontal.weights.length * 4);
+  const hPairs = layout.take(width * 4);
+  const pairStride = Math.ceil(horizontal.size / 2) * 8;
+  const hWeights = layout.take(width * pairStride);
+  const hMask = layout.take(16);
   const passed = layout.take(rows * outStride);
   const vStart = vertical ? layout.take(height * 4) : 0;
   const vCount = vertical ? layout.take(height * 4) : 0;
@@ -163,9 +195,10 @@ function resize(
   const bytes = new Uint8Array(heap);
   bytes.set(image.data.subarray(rowFirst * stride, rowEnd * stride), src);
   new Int32Array(heap, hFirst, width).set(horizontal.start.map((x) => x * ch));
-  new Int32Array(heap, hCount, width).set(horizontal.count);
-  new Int32Array(heap, hWeights, horizontal.weights.length).set(horizontal.weights);
-  wasm.horizontal(src, stride, ch, rows, width, horizontal.size, hFirst, hCount, hWeights, passed);
+  new Int32Array(heap, hPairs, width).set(horizontal.count.map((n) => Math.ceil(n / 2)));
+  writeWeightPairs(new Int32Array(heap, hWeights, (width * pairStride) / 4), horizontal, pairStride / 8);
+  bytes.set(ch === 3 ? SPREAD_RGB : SPREAD_RGBA, hMask);
+  wasm.horizontal(src, stride, ch, rows, width, pairStride, hFirst, hPairs, hWeights, hMask, passed);
   if (vertical) {
     new Int32Array(heap, vStart, height).set(vertical.start.map((y) => y - rowFirst));
     new Int32Array(heap, vCount, height).set(vertical.count);

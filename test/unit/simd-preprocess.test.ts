@@ -146,6 +146,23 @@ describe('WebAssembly SIMD resize', () => {
     expectSameTensor(edge.preprocess(small, padded), preprocess(small, padded));
   });
 
+  it('gives preprocess the same tensor on 300 random images and specs', () => {
+    const rand = random(11);
+    const int = (lo: number, hi: number) => lo + Math.floor(rand() * (hi - lo + 1));
+    for (let i = 0; i < 300; i++) {
+      const photo = image(rand, int(1, 90), int(1, 90), rand() < 0.7 ? 3 : 4);
+      // Crops smaller and larger than the resized image (zero padding), both interpolations.
+      const spec: PreprocessSpec = {
+        cropSize: int(1, 64),
+        resizeShorterSide: int(1, 80),
+        interpolation: rand() < 0.5 ? 'bicubic' : 'bilinear',
+        mean: [rand(), rand(), rand()],
+        std: [0.1 + rand(), 0.1 + rand(), 0.1 + rand()],
+      };
+      expectSameTensor(edge.preprocess(photo, spec), preprocess(photo, spec));
+    }
+  });
+
   it('stays exact after an image large enough to replace its instance', () => {
     const rand = random(5);
     const big = image(rand, 2000, 1500, 4);

@@ -113,7 +113,6 @@ function writeWeightPairs(
   pairsPer: number,
 ): void {
   const { size, count, weights } = kernel;
-  into.fill(0);
   for (let x = 0; x < count.length; x++) {
     const n = count[x] as number;
     for (let t = 0; t < n; t += 2) {
@@ -142,22 +141,52 @@ function growFor(wasm: ResizeExports, layout: Layout): void {
   if (layout.end > have) wasm.memory.grow(Math.ceil((layout.end - have) / PAGE));
 }
 
-/** Resizes into the memory; returns where the window's packed RGB lies. */
-function resize(
-  wasm: ResizeExports,
-  layout: Layout,
+/** The kernels of one resize, laid out as the .wat reads them. */
+interface Kernels {
+  /** Source rows the vertical pass reads: only those go through the horizontal pass (and into the memory). */
+  rowFirst: number;
+  rowEnd: number;
+  pairStride: number;
+  /** Each output column's first source byte within a row, its tap pairs, its weights (writeWeightPairs). */
+  hFirst: Int32Array;
+  hPairs: Int32Array;
+  hWeights: Int32Array;
+  /** Absent where the height does not change. Start rows are relative to rowFirst. */
+  vertical?: { size: number; start: Int32Array; count: Int32Array; weights: Int32Array };
+}
+
+/**
+ * Kernels of the last few resizes, by their parameters: uploads from one camera share sizes, and computing
+ * them is most of the JavaScript around the passes (a few kB each).
+ */
+const kernelCache = new Map<string, Kernels>();
+const KERNEL_CACHE_SIZE = 8;
+
+function kernelsFor(
   image: RgbImage,
   outWidth: number,
   outHeight: number,
   window: Window,
   interpolation: Interpolation,
-): number {
+): Kernels {
   const { left, top, width, height } = window;
   const ch = image.channels;
-  const stride = image.width * ch;
+  const key = [
+    image.width,
+    image.height,
+    ch,
+    outWidth,
+    outHeight,
+    left,
+    top,
+    width,
+    height,
+    interpolation,
+  ].join();
+  const cached = kernelCache.get(key);
+  if (cached) return cached;
   const vertical =
     outHeight === image.height ? undefined : axisKernel(image.height, outHeight, interpolation, top, height);
-  // Source rows the vertical pass reads: only those go through the horizontal pass (and into the memory).
   let rowFirst = top;
   let rowEnd = top + height;
   if (vertical) {
@@ -165,7 +194,6 @@ function resize(
     rowFirst = vertical.start[0] as number;
     rowEnd = (vertical.start[last] as number) + (vertical.count[last] as number);
   }
-  const rows = rowEnd - rowFirst;
   // Same width: a one-tap kernel of weight 1.0, which gives back each byte ((p << 22) + (1 << 21)) >> 22.
   const horizontal =
     outWidth === image.width
@@ -176,13 +204,45 @@ function resize(
           weights: new Int32Array(width).fill(ONE),
         }
       : axisKernel(image.width, outWidth, interpolation, left, width);
+  const pairStride = Math.ceil(horizontal.size / 2) * 8;
+  const hWeights = new Int32Array((width * pairStride) / 4);
+  writeWeightPairs(hWeights, horizontal, pairStride / 8);
+  const kernels: Kernels = {
+    rowFirst,
+    rowEnd,
+    pairStride,
+    hFirst: horizontal.start.map((x) => x * ch),
+    hPairs: horizontal.count.map((n) => Math.ceil(n / 2)),
+    hWeights,
+    ...(vertical && { vertical: { ...vertical, start: vertical.start.map((y) => y - rowFirst) } }),
+  };
+  if (kernelCache.size >= KERNEL_CACHE_SIZE) kernelCache.delete(kernelCache.keys().next().value as string);
+  kernelCache.set(key, kernels);
+  return kernels;
+}
+
+/** Resizes into the memory; returns where the window's packed RGB lies. */
+function resize(
+  wasm: ResizeExports,
+  layout: Layout,
+  image: RgbImage,
+  outWidth: number,
+  outHeight: number,
+  window: Window,
+  interpolation: Interpolation,
+): number {
+  const { width, height } = window;
+  const ch = image.channels;
+  const stride = image.width * ch;
+  const k = kernelsFor(image, outWidth, outHeight, window, interpolation);
+  const { rowFirst, rowEnd, pairStride, vertical } = k;
+  const rows = rowEnd - rowFirst;
   const outStride = width * 3;
 
   const src = layout.take(rows * stride);
   const hFirst = layout.take(width * 4);
   const hPairs = layout.take(width * 4);
-  const pairStride = Math.ceil(horizontal.size / 2) * 8;
-  const hWeights = layout.take(width * pairStride);
+  const hWeights = layout.take(k.hWeights.length * 4);
   const hMask = layout.take(16);
   const passed = layout.take(rows * outStride);
   const vStart = vertical ? layout.take(height * 4) : 0;
@@ -194,13 +254,13 @@ function resize(
   const heap = wasm.memory.buffer;
   const bytes = new Uint8Array(heap);
   bytes.set(image.data.subarray(rowFirst * stride, rowEnd * stride), src);
-  new Int32Array(heap, hFirst, width).set(horizontal.start.map((x) => x * ch));
-  new Int32Array(heap, hPairs, width).set(horizontal.count.map((n) => Math.ceil(n / 2)));
-  writeWeightPairs(new Int32Array(heap, hWeights, (width * pairStride) / 4), horizontal, pairStride / 8);
+  new Int32Array(heap, hFirst, width).set(k.hFirst);
+  new Int32Array(heap, hPairs, width).set(k.hPairs);
+  new Int32Array(heap, hWeights, k.hWeights.length).set(k.hWeights);
   bytes.set(ch === 3 ? SPREAD_RGB : SPREAD_RGBA, hMask);
   wasm.horizontal(src, stride, ch, rows, width, pairStride, hFirst, hPairs, hWeights, hMask, passed);
   if (vertical) {
-    new Int32Array(heap, vStart, height).set(vertical.start.map((y) => y - rowFirst));
+    new Int32Array(heap, vStart, height).set(vertical.start);
     new Int32Array(heap, vCount, height).set(vertical.count);
     new Int32Array(heap, vWeights, vertical.weights.length).set(vertical.weights);
     wasm.vertical(passed, outStride, height, vertical.size, vStart, vCount, vWeights, out);

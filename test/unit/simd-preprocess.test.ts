@@ -163,6 +163,15 @@ describe('WebAssembly SIMD resize', () => {
     }
   });
 
+  it('stays exact when kernels are reused for another image of the same size', () => {
+    const rand = random(17);
+    const first = randomCase(rand, 50);
+    for (let i = 0; i < 3; i++) {
+      const other = image(rand, first.image.width, first.image.height, first.image.channels);
+      expectSameBytes({ ...first, image: other });
+    }
+  });
+
   it('stays exact after an image large enough to replace its instance', () => {
     const rand = random(5);
     const big = image(rand, 2000, 1500, 4);

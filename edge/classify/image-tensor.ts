@@ -2,8 +2,7 @@
 // decoding happens before any model is loaded, so a bad upload never costs a model load.
 
 import { ApiError } from '../../shared/http/errors.ts';
-import type { PreprocessSpec } from '../../shared/preprocess/index.ts';
-import { preprocess, type RgbImage } from '../../shared/preprocess/index.ts';
+import type { PreprocessSpec, RgbImage } from '../../shared/preprocess/index.ts';
 import { DecodeBusyError } from '../image/decode-memory.ts';
 import { EDGE_DECODE_MIN_SIDE, edgeImageLimits } from '../image/edge-limits.ts';
 import {
@@ -16,6 +15,7 @@ import {
   type ImageProbe,
   planDecode,
 } from '../image/index.ts';
+import { edgePreprocess } from '../preprocess/index.ts';
 import { decodeBusyError } from './decode-busy.ts';
 import { checkLimits, probeChecked } from './image-checks.ts';
 
@@ -93,7 +93,7 @@ export interface ImageTensor {
 /** Preprocesses, then gives the image's decode memory back. */
 export function imageTensor(image: RgbImage, spec: PreprocessSpec): ImageTensor {
   try {
-    return { tensor: preprocess(image, spec), dims: [1, 3, spec.cropSize, spec.cropSize] };
+    return { tensor: edgePreprocess(image, spec), dims: [1, 3, spec.cropSize, spec.cropSize] };
   } finally {
     leases.get(image)?.release();
     leases.delete(image);

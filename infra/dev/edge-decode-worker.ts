@@ -4,11 +4,13 @@ import { codecHeapBuffer, jpegInstancesCreated } from '../../edge/image/jpeg-tur
 import { checkDimensions, DEFAULT_LIMITS } from '../../edge/image/limits.ts';
 import { pngInstancesCreated } from '../../edge/image/png-codec.ts';
 import { probeImage } from '../../edge/image/probe.ts';
+import { edgePreprocess } from '../../edge/preprocess/index.ts';
 import { type PreprocessSpec, preprocess } from '../../shared/preprocess/index.ts';
 
 // The edge decoder alone, for the decode tests and bench:phone: exposes the edge decoder and the shared preprocessing.
 //   POST /decode            → packed RGB bytes, size in x-width / x-height
 //   POST /preprocess?spec=  → float32 [3, crop, crop] bytes
+//   &impl=edge              → from the edge's WebAssembly preprocessing instead of shared/preprocess
 //   ?minSide=N              → edge limits and JPEG reduction as in production (shorter side >= N)
 //   ?heap=1                 → the upload is placed in a decoder heap (codecHeapBuffer), as the classify
 //                             route reads a raw JPEG; x-upload-intact says whether it was unchanged after
@@ -55,7 +57,8 @@ export default {
       const image = await decodeImage(bytes, probe, minSide);
       if (url.pathname === '/preprocess') {
         const spec = JSON.parse(url.searchParams.get('spec') ?? '') as PreprocessSpec;
-        return new Response(preprocess(image, spec).buffer as ArrayBuffer);
+        const run = url.searchParams.get('impl') === 'edge' ? edgePreprocess : preprocess;
+        return new Response(run(image, spec).buffer as ArrayBuffer);
       }
       return new Response(packedRgb(image) as Uint8Array<ArrayBuffer>, {
         headers: {

@@ -1,14 +1,19 @@
-import { centreCropOffset, resizedSize } from './geometry.ts';
+import { centreCropOffset, resizedSize, type Size } from './geometry.ts';
 import { normalizationTables } from './normalize.ts';
-import { resizeWindow } from './resample.ts';
+import { resizeWindow, type Window } from './resample.ts';
 import type { PreprocessSpec, RgbImage } from './spec.ts';
 
-/**
- * Resize (shorter side), centre-crop and normalise, returning a planar [3, cropSize, cropSize] tensor
- * (no batch axis). Pixels equal what torchvision's eval transforms produce from a PIL image.
- */
-export function preprocess(image: RgbImage, spec: PreprocessSpec): Float32Array {
-  validate(image, spec);
+/** Where the centre crop lies: the resized size, the crop's offset in it, and the part of it inside. */
+export interface CropPlan {
+  resized: Size;
+  /** Offsets of the crop in the resized image; negative where the crop is larger (zero padding). */
+  left: number;
+  top: number;
+  /** The part of the resized image inside the crop: what resizeWindow computes. */
+  window: Window;
+}
+
+export function cropPlan(image: RgbImage, spec: PreprocessSpec): CropPlan {
   const crop = spec.cropSize;
   const resized = resizedSize(image.width, image.height, spec.resizeShorterSide);
   const left = centreCropOffset(resized.width, crop);
@@ -18,7 +23,19 @@ export function preprocess(image: RgbImage, spec: PreprocessSpec): Float32Array 
   const y0 = Math.max(top, 0);
   const x1 = Math.min(left + crop, resized.width);
   const y1 = Math.min(top + crop, resized.height);
-  const window = { left: x0, top: y0, width: x1 - x0, height: y1 - y0 };
+  return { resized, left, top, window: { left: x0, top: y0, width: x1 - x0, height: y1 - y0 } };
+}
+
+/**
+ * Resize (shorter side), centre-crop and normalise, returning a planar [3, cropSize, cropSize] tensor
+ * (no batch axis). Pixels equal what torchvision's eval transforms produce from a PIL image.
+ */
+export function preprocess(image: RgbImage, spec: PreprocessSpec): Float32Array {
+  validatePreprocessInput(image, spec);
+  const crop = spec.cropSize;
+  const { resized, left, top, window } = cropPlan(image, spec);
+  const x0 = window.left;
+  const y0 = window.top;
   const pixels = resizeWindow(image, resized.width, resized.height, window, spec.interpolation);
 
   const tables = normalizationTables(spec.mean, spec.std);
@@ -42,7 +59,7 @@ export function preprocess(image: RgbImage, spec: PreprocessSpec): Float32Array 
   return out;
 }
 
-function validate(image: RgbImage, spec: PreprocessSpec): void {
+export function validatePreprocessInput(image: RgbImage, spec: PreprocessSpec): void {
   const positiveInt = (n: number) => Number.isInteger(n) && n > 0;
   if (!positiveInt(image.width) || !positiveInt(image.height)) {
     throw new RangeError(`image size must be positive integers, got ${image.width}x${image.height}`);

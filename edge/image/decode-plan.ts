@@ -15,8 +15,9 @@ export const DECODE_BUDGET_BYTES = 24 * MiB;
  * Bytes per output pixel: the decoder's output in its heap, the copy out of it, and the upright RGB copy
  * (orient.ts) or the RGBA → RGB step. JPEG decodes straight to RGB (3 + 3 + 3); PNG and WebP to RGBA
  * (4 + 4 + 3), plus the PNG decoder's unfiltered scanlines before conversion. A JPEG is copied out of the
- * heap upright in one step, so its third 3 covers the edge preprocessing's copy of the rows it reads into
- * its WebAssembly memory (edge/preprocess), made while this reservation is still held.
+ * heap upright in one step, so its third 3 covers (with room to spare) the edge preprocessing's WebAssembly
+ * memory (edge/preprocess: a band of source rows and the resized window), used while this reservation is
+ * still held.
  */
 const JPEG_BYTES_PER_PIXEL = 9;
 const PNG_BYTES_PER_PIXEL = 12;

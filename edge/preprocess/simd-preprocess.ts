@@ -13,8 +13,8 @@ import { instantiate, Replaceable, type WasmMemory } from '../image/codec-instan
 // shared/preprocess's resizeWindow and preprocess run by resize-simd.wat: the same kernels (computed here
 // with kernels.ts and passed in), the same integer arithmetic and the same normalisation tables, so the
 // same bytes and floats, in about a quarter of the time. The source rows the resize reads are copied into
-// the module's memory for the call; the memory is owned by one instance, used synchronously, and dropped
-// when a large image grew it past the codecs' threshold (codec-instance.ts).
+// the module's memory a band at a time; the memory is owned by one instance, used synchronously, and
+// dropped when a large image grew it past the codecs' threshold (codec-instance.ts).
 
 interface ResizeExports {
   memory: WasmMemory & { grow(pages: number): number };
@@ -57,6 +57,11 @@ const ONE = 1 << 22;
 const PAGE = 65536;
 /** Vector loads and stores reach up to 15 bytes past a buffer's data. */
 const PAD = 16;
+/**
+ * Source rows copied into the memory per horizontal pass: a band, not the whole image, so that a large
+ * photo's preprocessing holds a few hundred kB here instead of another copy of its pixels.
+ */
+const BAND_ROWS = 64;
 
 export type ResizeWindowFn = (
   image: RgbImage,
@@ -239,7 +244,8 @@ function resize(
   const rows = rowEnd - rowFirst;
   const outStride = width * 3;
 
-  const src = layout.take(rows * stride);
+  const band = Math.min(rows, BAND_ROWS);
+  const src = layout.take(band * stride);
   const hFirst = layout.take(width * 4);
   const hPairs = layout.take(width * 4);
   const hWeights = layout.take(k.hWeights.length * 4);
@@ -253,12 +259,17 @@ function resize(
 
   const heap = wasm.memory.buffer;
   const bytes = new Uint8Array(heap);
-  bytes.set(image.data.subarray(rowFirst * stride, rowEnd * stride), src);
   new Int32Array(heap, hFirst, width).set(k.hFirst);
   new Int32Array(heap, hPairs, width).set(k.hPairs);
   new Int32Array(heap, hWeights, k.hWeights.length).set(k.hWeights);
   bytes.set(ch === 3 ? SPREAD_RGB : SPREAD_RGBA, hMask);
-  wasm.horizontal(src, stride, ch, rows, width, pairStride, hFirst, hPairs, hWeights, hMask, passed);
+  for (let y = 0; y < rows; y += band) {
+    const n = Math.min(band, rows - y);
+    const from = (rowFirst + y) * stride;
+    bytes.set(image.data.subarray(from, from + n * stride), src);
+    const into = passed + y * outStride;
+    wasm.horizontal(src, stride, ch, n, width, pairStride, hFirst, hPairs, hWeights, hMask, into);
+  }
   if (vertical) {
     new Int32Array(heap, vStart, height).set(vertical.start);
     new Int32Array(heap, vCount, height).set(vertical.count);

@@ -9,7 +9,8 @@ import { sha256Hex } from '../../shared/signing/canonical.ts';
  * Bump when decoding or preprocessing (shared/preprocess, edge/image, the origin's decode) changes the
  * tensor a given file becomes: answers cached before the change then miss instead of being served.
  */
-export const PREPROCESS_VERSION = 1;
+// 2: JPEGs decoded at M/8 DCT scales with a minimum side per model (1 MP photos no longer at full size).
+export const PREPROCESS_VERSION = 2;
 
 /** Only a Request URL keys the Cache API; this host is never resolved (RFC 2606 reserves .invalid). */
 const KEY_ORIGIN = 'https://result-cache.invalid/v1/';

@@ -5,6 +5,7 @@ import {
   normalizationTables,
   type PreprocessSpec,
   type RgbImage,
+  sourceRows,
   validatePreprocessInput,
   type Window,
 } from '../../shared/preprocess/index.ts';
@@ -192,13 +193,7 @@ function kernelsFor(
   if (cached) return cached;
   const vertical =
     outHeight === image.height ? undefined : axisKernel(image.height, outHeight, interpolation, top, height);
-  let rowFirst = top;
-  let rowEnd = top + height;
-  if (vertical) {
-    const last = height - 1;
-    rowFirst = vertical.start[0] as number;
-    rowEnd = (vertical.start[last] as number) + (vertical.count[last] as number);
-  }
+  const { first: rowFirst, end: rowEnd } = sourceRows(vertical, top, height);
   // Same width: a one-tap kernel of weight 1.0, which gives back each byte ((p << 22) + (1 << 21)) >> 22.
   const horizontal =
     outWidth === image.width

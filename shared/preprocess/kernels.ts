@@ -89,3 +89,20 @@ export function axisKernel(
   }
   return { size, start, count, weights };
 }
+
+/**
+ * The source rows [first, end) a vertical kernel reads for its output rows; without one (the height does
+ * not change), the window's own rows [top, top + height).
+ */
+export function sourceRows(
+  vertical: AxisKernel | undefined,
+  top: number,
+  height: number,
+): { first: number; end: number } {
+  if (!vertical) return { first: top, end: top + height };
+  const last = height - 1;
+  return {
+    first: vertical.start[0] as number,
+    end: (vertical.start[last] as number) + (vertical.count[last] as number),
+  };
+}

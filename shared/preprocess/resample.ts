@@ -1,4 +1,4 @@
-import { type AxisKernel, axisKernel, PRECISION_BITS } from './kernels.ts';
+import { type AxisKernel, axisKernel, PRECISION_BITS, sourceRows } from './kernels.ts';
 import type { Interpolation, RgbImage } from './spec.ts';
 
 // Pillow's two-pass separable resize for 8-bit images: horizontal pass first, rounded and clipped to uint8,
@@ -32,13 +32,7 @@ export function resizeWindow(
   const sameHeight = outHeight === image.height;
   const vertical = sameHeight ? undefined : axisKernel(image.height, outHeight, interpolation, top, height);
   // Source rows the vertical pass reads: only those go through the horizontal pass.
-  let rowFirst = top;
-  let rowEnd = top + height;
-  if (vertical) {
-    const last = height - 1;
-    rowFirst = vertical.start[0] as number;
-    rowEnd = (vertical.start[last] as number) + (vertical.count[last] as number);
-  }
+  const { first: rowFirst, end: rowEnd } = sourceRows(vertical, top, height);
   const rows = sameWidth
     ? copyColumns(image, rowFirst, rowEnd, left, width)
     : horizontalPass(image, rowFirst, rowEnd, axisKernel(image.width, outWidth, interpolation, left, width));

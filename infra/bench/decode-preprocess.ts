@@ -5,7 +5,8 @@
 //   npx tsx infra/bench/decode-preprocess.ts [--reps 40]
 import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
-import { type PreprocessSpec, preprocess, type RgbImage } from '../../shared/preprocess/index.ts';
+import { type PreprocessSpec, preprocess } from '../../shared/preprocess/index.ts';
+import { noisyGradient } from './images.ts';
 
 const { values: flags } = parseArgs({ options: { reps: { type: 'string', default: '40' } }, strict: true });
 const REPS = Number(flags.reps);
@@ -25,17 +26,6 @@ const B1_BILINEAR: PreprocessSpec = {
   interpolation: 'bilinear',
 };
 
-/** Smooth gradients plus noise: the values do not change the work, only keep it honest. */
-function image(width: number, height: number): RgbImage {
-  const data = new Uint8Array(width * height * 3);
-  let seed = 7;
-  for (let i = 0; i < data.length; i++) {
-    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
-    data[i] = ((i % (width * 3)) / 12 + (seed % 40)) & 0xff;
-  }
-  return { width, height, channels: 3, data };
-}
-
 function medianMs(run: () => unknown, reps: number): number {
   for (let i = 0; i < 5; i++) run();
   const times: number[] = [];
@@ -49,9 +39,9 @@ function medianMs(run: () => unknown, reps: number): number {
 }
 
 const cases = {
-  '1MP 1155x866 b0': [image(1155, 866), B0],
-  '12MP at 1/4 1008x756 b0': [image(1008, 756), B0],
-  '1MP 1155x866 b1 bilinear': [image(1155, 866), B1_BILINEAR],
+  '1MP 1155x866 b0': [noisyGradient(1155, 866), B0],
+  '12MP at 1/4 1008x756 b0': [noisyGradient(1008, 756), B0],
+  '1MP 1155x866 b1 bilinear': [noisyGradient(1155, 866), B1_BILINEAR],
 } as const;
 const medianMsPerCase: Record<string, number> = {};
 for (const [name, [img, spec]] of Object.entries(cases))

@@ -5,6 +5,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { crc32 } from 'node:zlib';
 import sharp from 'sharp';
+import type { RgbImage } from '../../shared/preprocess/index.ts';
 import { REPO_ROOT } from '../models/build.ts';
 
 const VAL_DIR = path.resolve(REPO_ROOT, '../shared/data/imagenet-val-100/images');
@@ -130,4 +131,15 @@ export function spliced(
 export function pngWithChunk(png: Uint8Array, type: string, data: Buffer): Uint8Array<ArrayBuffer> {
   const at = Buffer.from(png).indexOf(Buffer.from('IDAT', 'ascii')) - 4;
   return spliced(png, at, [...chunk(type, data)]);
+}
+
+/** Smooth gradients plus seeded noise as raw RGB: the values do not change a resize's work, only keep it honest. */
+export function noisyGradient(width: number, height: number): RgbImage {
+  const data = new Uint8Array(width * height * 3);
+  let seed = 7;
+  for (let i = 0; i < data.length; i++) {
+    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+    data[i] = ((i % (width * 3)) / 12 + (seed % 40)) & 0xff;
+  }
+  return { width, height, channels: 3, data };
 }

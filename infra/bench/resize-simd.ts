@@ -9,14 +9,14 @@ import { parseArgs } from 'node:util';
 import { simdPreprocessor } from '../../edge/preprocess/simd-preprocess.ts';
 import { preprocessFor } from '../../shared/catalog/models.ts';
 import {
-  centreCropOffset,
+  cropPlan,
   type PreprocessSpec,
   preprocess,
   type RgbImage,
-  resizedSize,
   resizeWindow,
 } from '../../shared/preprocess/index.ts';
 import { compileResizeWasm } from '../wasm/resize-simd.ts';
+import { noisyGradient } from './images.ts';
 
 const { values: flags } = parseArgs({ options: { reps: { type: 'string', default: '40' } }, strict: true });
 const REPS = Number(flags.reps);
@@ -24,26 +24,10 @@ if (!Number.isInteger(REPS) || REPS < 1) throw new Error('--reps must be a posit
 
 const edge = simdPreprocessor(compileResizeWasm());
 
-function image(width: number, height: number): RgbImage {
-  const data = new Uint8Array(width * height * 3);
-  let seed = 7;
-  for (let i = 0; i < data.length; i++) {
-    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
-    data[i] = ((i % (width * 3)) / 12 + (seed % 40)) & 0xff;
-  }
-  return { width, height, channels: 3, data };
-}
-
-/** The resize preprocess() asks for (the crop lies inside the resized image here). */
+/** The resize preprocess() asks for. */
 function resizeOnly(img: RgbImage, spec: PreprocessSpec, resize: typeof resizeWindow) {
-  const out = resizedSize(img.width, img.height, spec.resizeShorterSide);
-  const window = {
-    left: centreCropOffset(out.width, spec.cropSize),
-    top: centreCropOffset(out.height, spec.cropSize),
-    width: spec.cropSize,
-    height: spec.cropSize,
-  };
-  return () => resize(img, out.width, out.height, window, spec.interpolation);
+  const { resized, window } = cropPlan(img, spec);
+  return () => resize(img, resized.width, resized.height, window, spec.interpolation);
 }
 
 /** Medians of `a` and `b`, timed alternately. */
@@ -67,7 +51,7 @@ function alternate(a: () => unknown, b: () => unknown): [number, number] {
   return [median(times[0]), median(times[1])];
 }
 
-const photo = image(722, 542);
+const photo = noisyGradient(722, 542);
 const results: Record<string, { js_ms: number; simd_ms: number; ratio: number }> = {};
 for (const variant of ['b0', 'b1'] as const) {
   const spec = preprocessFor(variant, 'timm');

@@ -5,13 +5,6 @@ import { ImageError } from '../image/errors.ts';
 import { checkDimensions, type ImageLimits } from '../image/limits.ts';
 import { type ImageProbe, probeImage } from '../image/probe.ts';
 
-export {
-  decodeMinSideFor,
-  EDGE_DECODE_MIN_SIDE,
-  edgeImageLimits,
-  imageLimits,
-} from '../image/edge-limits.ts';
-
 /** Type and dimensions from the headers only; an empty, unknown or broken header is a 400 / 415 / 422. */
 export function probeChecked(bytes: Uint8Array): ImageProbe {
   if (bytes.byteLength === 0) throw new ApiError('invalid_request', 'The request carries no image.');

@@ -22,18 +22,12 @@ import {
 import type { ImageResultCache } from '../cache/session.ts';
 import type { EdgeCompute } from '../compute.ts';
 import { type EdgeConfig, ORIGIN_MAX_IMAGE_PIXELS } from '../config.ts';
+import { decodeMinSideFor, edgeImageLimits, imageLimits } from '../image/edge-limits.ts';
 import type { ImageProbe } from '../image/probe.ts';
 import { type AnswerContext, degradedAnswer, type EdgeWork, edgeAnswer, originAnswer } from './answers.ts';
 import { escalationTarget, originView, selection } from './budget.ts';
 import { startByBudget } from './by-budget.ts';
-import {
-  checkLimits,
-  decodeMinSideFor,
-  edgeImageLimits,
-  fitsLimits,
-  imageLimits,
-  probeChecked,
-} from './image-checks.ts';
+import { checkLimits, fitsLimits, probeChecked } from './image-checks.ts';
 import {
   callOrigin,
   failureOf,

@@ -19,15 +19,6 @@ import { edgePreprocess } from '../preprocess/index.ts';
 import { decodeBusyError } from './decode-busy.ts';
 import { checkLimits, probeChecked } from './image-checks.ts';
 
-export {
-  decodeMinSideFor,
-  EDGE_DECODE_MIN_SIDE,
-  edgeImageLimits,
-  imageLimits,
-} from '../image/edge-limits.ts';
-// The header checks live apart from the decoder so that code without WASM can use them.
-export { checkLimits, fitsLimits, probeChecked } from './image-checks.ts';
-
 /**
  * Concurrent decodes in one isolate share this much memory; the rest of the 128 MB belongs to the
  * model's heap (48-72 MiB) and the runtime. Requests beyond it wait up to DECODE_WAIT_MS, then get a 503.

@@ -1,15 +1,11 @@
 import { decode as decodeFastPng } from 'fast-png';
 import { Hono } from 'hono';
 import jpegJs from 'jpeg-js';
-import {
-  decodeChecked,
-  decodeMinSideFor,
-  edgeImageLimits,
-  imageTensor,
-} from '../../edge/classify/image-tensor.ts';
+import { decodeChecked, imageTensor } from '../../edge/classify/image-tensor.ts';
 import { type BodyVariables, bodyLimit } from '../../edge/http/body-limit.ts';
 import { decodeJpeg, decodePng, decodeWebp } from '../../edge/image/codecs.ts';
 import { decodeImage } from '../../edge/image/decode.ts';
+import { decodeMinSideFor, edgeImageLimits } from '../../edge/image/edge-limits.ts';
 import { codecHeapBuffer } from '../../edge/image/jpeg-turbo.ts';
 import { probeImage } from '../../edge/image/probe.ts';
 

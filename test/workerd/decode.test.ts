@@ -225,6 +225,18 @@ async function instances(): Promise<{ jpeg: number; png: number }> {
   return (await (await worker.fetch('http://test/instances')).json()) as { jpeg: number; png: number };
 }
 
+/** A 400x300 PNG and its IDAT chunk, for damaging. */
+async function pngWithIdat() {
+  const png = new Uint8Array(
+    await sharp(await generatedJpeg(400, 300))
+      .png()
+      .toBuffer(),
+  );
+  const idat = pngChunks(png).find((c) => c.name === 'IDAT');
+  if (!idat) throw new Error('sharp wrote a PNG without IDAT');
+  return { png, idat };
+}
+
 describe('crafted and broken images in workerd', () => {
   it('refuses the JPEG that hides an 8000x8000 frame behind FF 00 before any decoder runs', async () => {
     const before = await instances();
@@ -235,13 +247,7 @@ describe('crafted and broken images in workerd', () => {
   });
 
   it('refuses truncated and CRC-damaged PNGs from their chunks, before any decoder runs', async () => {
-    const png = new Uint8Array(
-      await sharp(await generatedJpeg(400, 300))
-        .png()
-        .toBuffer(),
-    );
-    const idat = pngChunks(png).find((c) => c.name === 'IDAT');
-    if (!idat) throw new Error('sharp wrote a PNG without IDAT');
+    const { png, idat } = await pngWithIdat();
     const damaged = png.slice();
     damaged[idat.data + 100] = (damaged[idat.data + 100] as number) ^ 0x40;
     const before = await instances();
@@ -256,14 +262,8 @@ describe('crafted and broken images in workerd', () => {
   });
 
   it('replaces the PNG instance after each of 30 failed decodes, then decodes a PNG exactly', async () => {
-    const png = new Uint8Array(
-      await sharp(await generatedJpeg(400, 300))
-        .png()
-        .toBuffer(),
-    );
+    const { png, idat } = await pngWithIdat();
     // Intact chunks whose zlib stream stops short: only the decoder can tell, after it has allocated.
-    const idat = pngChunks(png).find((c) => c.name === 'IDAT');
-    if (!idat) throw new Error('sharp wrote a PNG without IDAT');
     const cut = pngChunk(
       'IDAT',
       png.slice(idat.data, idat.data + Math.floor((idat.end - 4 - idat.data) * 0.6)),

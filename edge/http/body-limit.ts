@@ -1,4 +1,5 @@
 import type { Context, MiddlewareHandler } from 'hono';
+import { joinChunks } from '../../shared/http/chunks.ts';
 import { ApiError } from '../../shared/http/errors.ts';
 
 export interface BodyLimitOptions {
@@ -177,13 +178,5 @@ async function readAtMost(stream: ReadableStream<Uint8Array>, max: number): Prom
     }
     chunks.push(value);
   }
-  if (chunks.length === 1 && chunks[0]) return chunks[0] as Uint8Array<ArrayBuffer>;
-  const out = new Uint8Array(total);
-  let offset = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
-  chunks.length = 0;
-  return out;
+  return joinChunks(chunks, total);
 }

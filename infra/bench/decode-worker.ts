@@ -8,6 +8,7 @@ import { decodeImage } from '../../edge/image/decode.ts';
 import { decodeMinSideFor, edgeImageLimits } from '../../edge/image/edge-limits.ts';
 import { codecHeapBuffer } from '../../edge/image/jpeg-turbo.ts';
 import { probeImage } from '../../edge/image/probe.ts';
+import { joinChunks } from '../../shared/http/chunks.ts';
 
 // Benchmark worker: decodes the request body `n` times with the named candidate and answers with a
 // checksum, so the caller can time whole requests from outside, the way that also works on a deployed
@@ -89,12 +90,7 @@ async function readChunks(request: Request): Promise<{ bytes: Uint8Array; rebuil
     chunks.push(next.value);
     total += next.value.byteLength;
   }
-  const bytes = new Uint8Array(total);
-  let offset = 0;
-  for (const chunk of chunks) {
-    bytes.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
+  const bytes = joinChunks(chunks, total);
   return { bytes, rebuilt: new Request(request, { body: bytes }) };
 }
 

@@ -3,6 +3,8 @@
 // whole fetch (a body that never ends fails with it), bytes capped while they stream, and the content
 // sniffed rather than trusted. How one request goes out is the runtime's part (ImageUrlTransport): the
 // edge uses fetch(), the origin connects only to an address it resolved and checked.
+
+import { joinChunks } from '../http/chunks.ts';
 import { ApiError } from '../http/errors.ts';
 import { IMAGE_MEDIA_TYPES, sniffImageType } from '../image/sniff.ts';
 import { VERSION } from '../version.ts';
@@ -156,14 +158,9 @@ function notAnImage(url: URL, bytes: Uint8Array): void {
   );
 }
 
+/** The chunks joined, left in `chunks` as one, so that joining again later copies nothing. */
 function join(chunks: Uint8Array[], total: number): Uint8Array {
-  if (chunks.length === 1 && chunks[0]) return chunks[0];
-  const out = new Uint8Array(total);
-  let offset = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
+  const out = joinChunks(chunks, total);
   chunks.length = 0;
   if (total > 0) chunks.push(out);
   return out;

@@ -10,7 +10,8 @@ import { sha256Hex } from '../../shared/signing/canonical.ts';
  * tensor a given file becomes: answers cached before the change then miss instead of being served.
  */
 // 2: JPEGs decoded at M/8 DCT scales with a minimum side per model (1 MP photos no longer at full size).
-export const PREPROCESS_VERSION = 2;
+// 3: 4:2:0 JPEGs decoded at 5/8 to full size get their chroma by triangle upsampling (jpeg-codec/ycc-rgb.c).
+export const PREPROCESS_VERSION = 3;
 
 /** Only a Request URL keys the Cache API; this host is never resolved (RFC 2606 reserves .invalid). */
 const KEY_ORIGIN = 'https://result-cache.invalid/v1/';

@@ -13,7 +13,8 @@ export const DECODE_BUDGET_BYTES = 24 * MiB;
 
 /**
  * Bytes per output pixel: the decoder's output in its heap, the copy out of it, and the upright RGB copy
- * (orient.ts) or the RGBA → RGB step. JPEG decodes straight to RGB (3 + 3 + 3); PNG and WebP to RGBA
+ * (orient.ts) or the RGBA → RGB step. JPEG decodes to RGB (3 + 3 + 3; from 5/8 up the heap also holds the
+ * YCbCr planes, jpegHeapBytesPerPixel); PNG and WebP to RGBA
  * (4 + 4 + 3), plus the PNG decoder's unfiltered scanlines before conversion. A JPEG is copied out of the
  * heap upright in one step, so its third 3 covers (with room to spare) the edge preprocessing's WebAssembly
  * memory (edge/preprocess: a band of source rows and the resized window), used while this reservation is
@@ -101,6 +102,16 @@ export function jpegScaleEighths(width: number, height: number, minSide: number)
   return 8;
 }
 
+/**
+ * From this scale up, YCbCr JPEGs (4:2:0, 4:4:4) are decoded to planes and converted to RGB by the edge's
+ * own SIMD code rather than by libjpeg (jpeg-turbo.ts); the heap then holds planes (at most 3 bytes per
+ * pixel, 4:4:4) beside the RGB.
+ */
+export const PLANAR_FROM_EIGHTHS = 5;
+
+/** What a JPEG decode at `eighths`/8 allocates per output pixel in the codec's heap. */
+export const jpegHeapBytesPerPixel = (eighths: number) => (eighths >= PLANAR_FROM_EIGHTHS ? 6 : 3);
+
 export function planDecode(probe: ImageProbe, minSide: number): DecodePlan {
   const pixels = (w: number, h: number) => w * h;
   if (probe.type === 'image/jpeg') {
@@ -110,9 +121,9 @@ export function planDecode(probe: ImageProbe, minSide: number): DecodePlan {
     const coefficients = probe.jpeg
       ? coefficientBytes({ ...probe.jpeg, width: probe.width, height: probe.height })
       : 0;
-    const bytes =
-      probe.byteLength + pixels(width, height) * JPEG_BYTES_PER_PIXEL + coefficients + FIXED_OVERHEAD;
-    const heapBytes = pixels(width, height) * 3 + coefficients + FIXED_OVERHEAD;
+    const heapBytes =
+      pixels(width, height) * jpegHeapBytesPerPixel(scaleEighths) + coefficients + FIXED_OVERHEAD;
+    const bytes = probe.byteLength + heapBytes + pixels(width, height) * (JPEG_BYTES_PER_PIXEL - 3);
     return { width, height, scaleEighths, bytes, heapBytes };
   }
   const perPixel = probe.type === 'image/png' ? PNG_BYTES_PER_PIXEL : WEBP_BYTES_PER_PIXEL;

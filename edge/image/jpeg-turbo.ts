@@ -1,63 +1,29 @@
 /// <reference path="./wasm-modules.d.ts" />
-import turboWasm from '@cwasm/jpeg-turbo/jpeg-turbo.wasm';
-import { instantiate, Replaceable, type WasmMemory } from './codec-instance.ts';
-import { DECODE_BUDGET_BYTES, scaledSide, turboOutputSize } from './decode-plan.ts';
+import { Replaceable } from './codec-instance.ts';
+import {
+  DECODE_BUDGET_BYTES,
+  jpegHeapBytesPerPixel,
+  PLANAR_FROM_EIGHTHS,
+  scaledSide,
+  turboOutputSize,
+} from './decode-plan.ts';
+import turboWasm from './jpeg-turbo.wasm';
+import {
+  decodeRgb,
+  decodeViaPlanes,
+  instantiateTurbo,
+  LibjpegError,
+  TJSAMP_420,
+  TJSAMP_444,
+  type TurboExports,
+} from './turbo-decode.ts';
 
-// libjpeg-turbo 2.0 (TurboJPEG API) built for wasm32 by @cwasm/jpeg-turbo. Its own glue compiles the module
-// from bytes, which workerd forbids, so the module wrangler compiled is instantiated here. The build
-// stubs setjmp/longjmp: a libjpeg error unwinds as a JS exception through C frames, so an instance that
-// threw is never used again.
+// TurboJPEG instances for the edge's JPEG decodes (the module and its decode steps: turbo-decode.ts).
+// wrangler compiles the module at deploy time; each instance is made from it here.
 
-const TJPF_RGB = 0;
-
-interface TurboExports {
-  memory: WasmMemory;
-  malloc(size: number): number;
-  free(pointer: number): void;
-  tjInitDecompress(): number;
-  tjDestroy(handle: number): number;
-  tjDecompressHeader3(
-    handle: number,
-    src: number,
-    size: number,
-    width: number,
-    height: number,
-    subsampling: number,
-    colorspace: number,
-  ): number;
-  tjDecompress2(
-    handle: number,
-    src: number,
-    size: number,
-    dst: number,
-    width: number,
-    pitch: number,
-    height: number,
-    format: number,
-    flags: number,
-  ): number;
-}
-
-class LibjpegError extends Error {}
-
-const fail = (what: string) => () => {
-  throw new LibjpegError(what);
-};
-
-function createTurbo(): TurboExports {
-  const exports = instantiate(turboWasm, {
-    env: { setjmp: () => 0, longjmp: fail('corrupt JPEG data') },
-    wasi_snapshot_preview1: {
-      environ_sizes_get: () => 0,
-      environ_get: fail('environ_get'),
-      proc_exit: fail('proc_exit'),
-      fd_close: fail('fd_close'),
-      fd_seek: fail('fd_seek'),
-      fd_write: fail('fd_write'),
-    },
-  });
-  return exports as TurboExports;
-}
+/** A fresh TurboJPEG instance (benches time its parts with this). */
+export const createTurbo = (): TurboExports => instantiateTurbo(turboWasm);
+export type { TurboExports };
 
 const turbo = new Replaceable<TurboExports>(createTurbo);
 
@@ -155,12 +121,15 @@ export function decodeJpegScaled<T>(
     width: scaledSide(expected.width, scaleEighths),
     height: scaledSide(expected.height, scaleEighths),
   };
-  const upload = uploadHolding(bytes, heapBytes ?? out.width * out.height * 3 + LIBJPEG_WORKING_BYTES);
+  const upload = uploadHolding(
+    bytes,
+    heapBytes ?? out.width * out.height * jpegHeapBytesPerPixel(scaleEighths) + LIBJPEG_WORKING_BYTES,
+  );
   if (upload) {
     const heap = upload.tj.memory.buffer;
     let kept: T;
     try {
-      kept = decodeAt(upload.tj, bytes.byteOffset, bytes.length, expected, out, take);
+      kept = decodeAt(upload.tj, bytes.byteOffset, bytes.length, expected, scaleEighths, take);
     } catch (error) {
       upload.failed = true;
       throw error;
@@ -173,7 +142,7 @@ export function decodeJpegScaled<T>(
     const src = tj.malloc(bytes.length);
     if (!src) throw new LibjpegError('out of codec memory');
     new Uint8Array(tj.memory.buffer, src, bytes.length).set(bytes);
-    const kept = decodeAt(tj, src, bytes.length, expected, out, take);
+    const kept = decodeAt(tj, src, bytes.length, expected, scaleEighths, take);
     tj.free(src);
     return kept;
   });
@@ -185,7 +154,7 @@ function decodeAt<T>(
   src: number,
   length: number,
   expected: { width: number; height: number },
-  out: { width: number; height: number },
+  scaleEighths: number,
   take: (pixels: ScaledJpeg) => T,
 ): T {
   const info = tj.malloc(16);
@@ -193,27 +162,28 @@ function decodeAt<T>(
   if (!info || !handle) throw new LibjpegError('out of codec memory');
   if (tj.tjDecompressHeader3(handle, src, length, info, info + 4, info + 8, info + 12) !== 0)
     throw new LibjpegError('unreadable JPEG header');
-  const [width, height] = new Int32Array(tj.memory.buffer, info, 2);
+  const [width, height, subsampling] = new Int32Array(tj.memory.buffer, info, 3) as unknown as number[];
   if (width !== expected.width || height !== expected.height) {
     throw new LibjpegError(
       `libjpeg reads the frame as ${width}x${height}, the header walk as ${expected.width}x${expected.height}`,
     );
   }
+  const out = { width: scaledSide(width, scaleEighths), height: scaledSide(height, scaleEighths) };
   // The pixels are read back as out.width x out.height: TurboJPEG must write exactly that.
   const written = turboOutputSize({ width, height }, out);
   if (written?.width !== out.width || written.height !== out.height)
     throw new LibjpegError(
       `TurboJPEG cannot decode ${width}x${height} to exactly ${out.width}x${out.height}`,
     );
-  const size = out.width * out.height * 3;
-  const dst = tj.malloc(size);
-  if (!dst) throw new LibjpegError('out of codec memory');
-  if (tj.tjDecompress2(handle, src, length, dst, out.width, out.width * 3, out.height, TJPF_RGB, 0) !== 0)
-    throw new LibjpegError('corrupt JPEG data');
+  const viaPlanes =
+    scaleEighths >= PLANAR_FROM_EIGHTHS && (subsampling === TJSAMP_420 || subsampling === TJSAMP_444);
+  const dst = viaPlanes
+    ? decodeViaPlanes(tj, handle, src, length, out, subsampling)
+    : decodeRgb(tj, handle, src, length, out);
   const kept = take({
     width: out.width,
     height: out.height,
-    data: new Uint8Array(tj.memory.buffer, dst, size),
+    data: new Uint8Array(tj.memory.buffer, dst, out.width * out.height * 3),
   });
   tj.free(dst);
   tj.free(info);

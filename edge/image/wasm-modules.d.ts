@@ -1,6 +1,6 @@
 // The codec binaries, imported as modules: wrangler compiles `.wasm` imports to WebAssembly.Module
 // (workerd refuses to compile WebAssembly from bytes at run time).
-declare module '@cwasm/jpeg-turbo/jpeg-turbo.wasm' {
+declare module '*/jpeg-turbo.wasm' {
   const compiled: WebAssembly.Module;
   export default compiled;
 }

@@ -1,11 +1,9 @@
 /// <reference path="../../edge/image/wasm-modules.d.ts" />
-import turboWasm from '@cwasm/jpeg-turbo/jpeg-turbo.wasm';
 import { decodeMemory } from '../../edge/classify/image-tensor.ts';
-import { instantiate } from '../../edge/image/codec-instance.ts';
 import { decodeImage } from '../../edge/image/decode.ts';
 import { decodeMinSideFor } from '../../edge/image/edge-limits.ts';
 import { assertJpegComplete } from '../../edge/image/jpeg-complete.ts';
-import { codecHeapBuffer } from '../../edge/image/jpeg-turbo.ts';
+import { codecHeapBuffer, createTurbo, type TurboExports } from '../../edge/image/jpeg-turbo.ts';
 import { probeImage } from '../../edge/image/probe.ts';
 
 // Bench worker for infra/bench/decode-parts.ts: times the parts of the edge's JPEG decode of a B0 request
@@ -14,30 +12,12 @@ import { probeImage } from '../../edge/image/probe.ts';
 //   POST /?n=20    → { parts: { name: ms per repetition } }
 //   POST /seq?n=20 → ms of each of n successive decodes in this isolate (&gap=MS waits between them)
 
-interface Turbo {
-  memory: { buffer: ArrayBuffer };
-  malloc(size: number): number;
-  free(pointer: number): void;
-  tjInitDecompress(): number;
-  tjDestroy(handle: number): number;
-  tjDecompress2(...args: number[]): number;
-}
+type Turbo = TurboExports;
 
 const fail = () => {
   throw new Error('libjpeg failed');
 };
-const freshTurbo = () =>
-  instantiate(turboWasm, {
-    env: { setjmp: () => 0, longjmp: fail },
-    wasi_snapshot_preview1: {
-      environ_sizes_get: () => 0,
-      environ_get: fail,
-      proc_exit: fail,
-      fd_close: fail,
-      fd_seek: fail,
-      fd_write: fail,
-    },
-  }) as Turbo;
+const freshTurbo = createTurbo;
 
 const MIN_SIDE = decodeMinSideFor('efficientnet-b0');
 
@@ -47,7 +27,7 @@ function inUploadHeap(body: Uint8Array): Uint8Array {
   return bytes;
 }
 
-/** tjDecompress2 alone (plus init/destroy) to `width` x `height`, the input copied in at the start. */
+/** libjpeg's own RGB decode, tjDecompress2 alone (plus init/destroy) to `width` x `height`, the input copied in at the start. */
 function bareDecode(tj: Turbo, body: Uint8Array, width: number, height: number): void {
   const src = tj.malloc(body.length);
   new Uint8Array(tj.memory.buffer, src, body.length).set(body);

@@ -1,0 +1,169 @@
+import { instantiate, type WasmMemory } from './codec-instance.ts';
+
+// The TurboJPEG module's exports and the two ways the edge decodes with it. The module (libjpeg-turbo 3.1
+// with jpeg-codec/ycc-rgb.c) is built for wasm32 by infra/wasm/build-jpeg.sh as a standalone module with
+// no JavaScript glue. setjmp/longjmp are imports: a libjpeg error unwinds as a JS exception through C
+// frames, so an instance that threw is never used again. Loading the module is jpeg-turbo.ts's job (tests
+// compile it from the file instead).
+
+const TJPF_RGB = 0;
+export const TJSAMP_444 = 0;
+export const TJSAMP_420 = 2;
+
+export interface TurboExports {
+  memory: WasmMemory;
+  malloc(size: number): number;
+  free(pointer: number): void;
+  tjInitDecompress(): number;
+  tjDestroy(handle: number): number;
+  tjDecompressHeader3(
+    handle: number,
+    src: number,
+    size: number,
+    width: number,
+    height: number,
+    subsampling: number,
+    colorspace: number,
+  ): number;
+  tjDecompress2(
+    handle: number,
+    src: number,
+    size: number,
+    dst: number,
+    width: number,
+    pitch: number,
+    height: number,
+    format: number,
+    flags: number,
+  ): number;
+  tjDecompressToYUVPlanes(
+    handle: number,
+    src: number,
+    size: number,
+    planes: number,
+    width: number,
+    strides: number,
+    height: number,
+    flags: number,
+  ): number;
+  tjPlaneWidth(component: number, width: number, subsampling: number): number;
+  tjPlaneHeight(component: number, height: number, subsampling: number): number;
+  codec_ycc_to_rgb(
+    y: number,
+    yStride: number,
+    cb: number,
+    cr: number,
+    chromaStride: number,
+    chromaWidth: number,
+    chromaHeight: number,
+    width: number,
+    height: number,
+    half: number,
+    rgb: number,
+    scratch: number,
+  ): number;
+  codec_ycc_scratch_bytes(width: number): number;
+  _initialize(): void;
+}
+
+export class LibjpegError extends Error {}
+
+const fail = (what: string) => () => {
+  throw new LibjpegError(what);
+};
+
+/** A TurboJPEG instance of the module infra/wasm/build-jpeg.sh builds (edge/image/jpeg-turbo.wasm). */
+export function instantiateTurbo(module: WebAssembly.Module): TurboExports {
+  let memory: WasmMemory | undefined;
+  const exports = instantiate(module, {
+    env: {
+      codec_setjmp: () => 0,
+      codec_longjmp: fail('corrupt JPEG data'),
+      emscripten_notify_memory_growth: () => undefined,
+    },
+    wasi_snapshot_preview1: {
+      // libc asks for the environment (libjpeg reads a few variables): there is none.
+      environ_sizes_get: (count: number, size: number) => {
+        if (!memory) return 1;
+        const view = new DataView(memory.buffer);
+        view.setUint32(count, 0, true);
+        view.setUint32(size, 0, true);
+        return 0;
+      },
+      environ_get: () => 0,
+      proc_exit: fail('proc_exit'),
+      fd_close: fail('fd_close'),
+      fd_seek: fail('fd_seek'),
+      fd_write: fail('fd_write'),
+    },
+  }) as TurboExports;
+  memory = exports.memory;
+  exports._initialize();
+  return exports;
+}
+
+/** libjpeg's own RGB output; returns where it lies in the heap. */
+export function decodeRgb(
+  tj: TurboExports,
+  handle: number,
+  src: number,
+  length: number,
+  out: { width: number; height: number },
+): number {
+  const dst = tj.malloc(out.width * out.height * 3);
+  if (!dst) throw new LibjpegError('out of codec memory');
+  if (tj.tjDecompress2(handle, src, length, dst, out.width, out.width * 3, out.height, TJPF_RGB, 0) !== 0)
+    throw new LibjpegError('corrupt JPEG data');
+  return dst;
+}
+
+/**
+ * YCbCr planes at the scaled size, then RGB by jpeg-codec/ycc-rgb.c. From 5/8 up this is a quarter to a
+ * third faster than libjpeg's own RGB output, which enlarges 4:2:0 chroma there with a 10x10 to 16x16
+ * IDCT and converts colour one pixel at a time (docs/benchmarks.md). The heap holds planes and RGB at once.
+ */
+export function decodeViaPlanes(
+  tj: TurboExports,
+  handle: number,
+  src: number,
+  length: number,
+  out: { width: number; height: number },
+  subsampling: number,
+): number {
+  const widths = [0, 1, 2].map((c) => tj.tjPlaneWidth(c, out.width, subsampling));
+  const heights = [0, 1, 2].map((c) => tj.tjPlaneHeight(c, out.height, subsampling));
+  const [lumaBytes, chromaBytes] = [widths[0]! * heights[0]!, widths[1]! * heights[1]!];
+  const planes = tj.malloc(lumaBytes + 2 * chromaBytes);
+  const table = tj.malloc(24); // three plane pointers, then three strides
+  if (!planes || !table) throw new LibjpegError('out of codec memory');
+  const pointers = [planes, planes + lumaBytes, planes + lumaBytes + chromaBytes];
+  new Int32Array(tj.memory.buffer, table, 6).set([...pointers, ...widths]);
+  if (tj.tjDecompressToYUVPlanes(handle, src, length, table, out.width, table + 12, out.height, 0) !== 0)
+    throw new LibjpegError('corrupt JPEG data');
+  const dst = tj.malloc(out.width * out.height * 3);
+  const scratch = tj.malloc(tj.codec_ycc_scratch_bytes(out.width));
+  if (!dst || !scratch) throw new LibjpegError('out of codec memory');
+  const half = subsampling === TJSAMP_420 ? 1 : 0;
+  const [y, cb, cr] = pointers as [number, number, number];
+  if (
+    tj.codec_ycc_to_rgb(
+      y,
+      widths[0]!,
+      cb,
+      cr,
+      widths[1]!,
+      widths[1]!,
+      heights[1]!,
+      out.width,
+      out.height,
+      half,
+      dst,
+      scratch,
+    ) !== 0
+  )
+    throw new LibjpegError(`the YCbCr planes do not cover ${out.width}x${out.height}`);
+  tj.free(scratch);
+  tj.free(table);
+  tj.free(planes);
+  return dst;
+}

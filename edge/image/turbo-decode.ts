@@ -118,9 +118,10 @@ export function decodeRgb(
 }
 
 /**
- * YCbCr planes at the scaled size, then RGB by jpeg-codec/ycc-rgb.c. From 5/8 up this is a quarter to a
- * third faster than libjpeg's own RGB output, which enlarges 4:2:0 chroma there with a 10x10 to 16x16
- * IDCT and converts colour one pixel at a time (docs/benchmarks.md). The heap holds planes and RGB at once.
+ * YCbCr planes at the scaled size, then RGB by jpeg-codec/ycc-rgb.c. From 5/8 up this takes about a quarter
+ * less time than libjpeg's own RGB output, which enlarges 4:2:0 chroma at 5/8 and 6/8 with a 10x10 or
+ * 12x12 IDCT and converts colour one pixel at a time (docs/benchmarks.md). The heap holds planes and RGB
+ * at once.
  */
 export function decodeViaPlanes(
   tj: TurboExports,
@@ -130,32 +131,41 @@ export function decodeViaPlanes(
   out: { width: number; height: number },
   subsampling: number,
 ): number {
-  const widths = [0, 1, 2].map((c) => tj.tjPlaneWidth(c, out.width, subsampling));
-  const heights = [0, 1, 2].map((c) => tj.tjPlaneHeight(c, out.height, subsampling));
-  const [lumaBytes, chromaBytes] = [widths[0]! * heights[0]!, widths[1]! * heights[1]!];
-  const planes = tj.malloc(lumaBytes + 2 * chromaBytes);
+  // Both chroma planes have the same size; strides are the planes' widths (no padding).
+  const luma = {
+    width: tj.tjPlaneWidth(0, out.width, subsampling),
+    height: tj.tjPlaneHeight(0, out.height, subsampling),
+  };
+  const chroma = {
+    width: tj.tjPlaneWidth(1, out.width, subsampling),
+    height: tj.tjPlaneHeight(1, out.height, subsampling),
+  };
+  const lumaBytes = luma.width * luma.height;
+  const chromaBytes = chroma.width * chroma.height;
+  const y = tj.malloc(lumaBytes + 2 * chromaBytes);
   const table = tj.malloc(24); // three plane pointers, then three strides
-  if (!planes || !table) throw new LibjpegError('out of codec memory');
-  const pointers = [planes, planes + lumaBytes, planes + lumaBytes + chromaBytes];
-  new Int32Array(tj.memory.buffer, table, 6).set([...pointers, ...widths]);
+  if (!y || !table) throw new LibjpegError('out of codec memory');
+  const cb = y + lumaBytes;
+  const cr = cb + chromaBytes;
+  new Int32Array(tj.memory.buffer, table, 6).set([y, cb, cr, luma.width, chroma.width, chroma.width]);
   if (tj.tjDecompressToYUVPlanes(handle, src, length, table, out.width, table + 12, out.height, 0) !== 0)
     throw new LibjpegError('corrupt JPEG data');
   const dst = tj.malloc(out.width * out.height * 3);
   const scratch = tj.malloc(tj.codec_ycc_scratch_bytes(out.width));
   if (!dst || !scratch) throw new LibjpegError('out of codec memory');
   const half = subsampling === TJSAMP_420 ? 1 : 0;
-  const [y, cb, cr] = pointers as [number, number, number];
+  const { width, height } = out;
   if (
     tj.codec_ycc_to_rgb(
       y,
-      widths[0]!,
+      luma.width,
       cb,
       cr,
-      widths[1]!,
-      widths[1]!,
-      heights[1]!,
-      out.width,
-      out.height,
+      chroma.width,
+      chroma.width,
+      chroma.height,
+      width,
+      height,
       half,
       dst,
       scratch,
@@ -164,6 +174,6 @@ export function decodeViaPlanes(
     throw new LibjpegError(`the YCbCr planes do not cover ${out.width}x${out.height}`);
   tj.free(scratch);
   tj.free(table);
-  tj.free(planes);
+  tj.free(y);
   return dst;
 }

@@ -3,7 +3,7 @@
 // rounding biases, then its 16-bit fixed-point JFIF conversion. So a 4:4:4 decode at any scale, and a
 // 4:2:0 decode at full size, equal libjpeg-turbo's own RGB output byte for byte (test/unit checks it).
 // A 4:2:0 decode at 5/8 or 6/8 differs slightly: there libjpeg enlarges chroma with a 10x10 or 12x12
-// IDCT, which costs more than the rest of the decode after entropy decoding.
+// IDCT instead, which (with its table-driven conversion) is what this path saves.
 #include <stdint.h>
 #include <wasm_simd128.h>
 

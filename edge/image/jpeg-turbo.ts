@@ -1,20 +1,12 @@
 /// <reference path="./wasm-modules.d.ts" />
 import { Replaceable } from './codec-instance.ts';
-import {
-  DECODE_BUDGET_BYTES,
-  jpegHeapBytesPerPixel,
-  PLANAR_FROM_EIGHTHS,
-  scaledSide,
-  turboOutputSize,
-} from './decode-plan.ts';
+import { DECODE_BUDGET_BYTES, jpegHeapBytesPerPixel, scaledSide } from './decode-plan.ts';
 import turboWasm from './jpeg-turbo.wasm';
 import {
-  decodeRgb,
-  decodeViaPlanes,
+  decodeInHeap,
   instantiateTurbo,
   LibjpegError,
-  TJSAMP_420,
-  TJSAMP_444,
+  type ScaledJpeg,
   type TurboExports,
 } from './turbo-decode.ts';
 
@@ -23,16 +15,9 @@ import {
 
 /** A fresh TurboJPEG instance (benches time its parts with this). */
 export const createTurbo = (): TurboExports => instantiateTurbo(turboWasm);
-export type { TurboExports };
+export type { ScaledJpeg, TurboExports };
 
 const turbo = new Replaceable<TurboExports>(createTurbo);
-
-export interface ScaledJpeg {
-  width: number;
-  height: number;
-  /** Packed RGB. */
-  data: Uint8Array;
-}
 
 /** Instances created so far (a new one after every failure or large decode). */
 export function jpegInstancesCreated(): number {
@@ -129,7 +114,7 @@ export function decodeJpegScaled<T>(
     const heap = upload.tj.memory.buffer;
     let kept: T;
     try {
-      kept = decodeAt(upload.tj, bytes.byteOffset, bytes.length, expected, scaleEighths, take);
+      kept = decodeInHeap(upload.tj, bytes.byteOffset, bytes.length, expected, scaleEighths, take);
     } catch (error) {
       upload.failed = true;
       throw error;
@@ -142,51 +127,8 @@ export function decodeJpegScaled<T>(
     const src = tj.malloc(bytes.length);
     if (!src) throw new LibjpegError('out of codec memory');
     new Uint8Array(tj.memory.buffer, src, bytes.length).set(bytes);
-    const kept = decodeAt(tj, src, bytes.length, expected, scaleEighths, take);
+    const kept = decodeInHeap(tj, src, bytes.length, expected, scaleEighths, take);
     tj.free(src);
     return kept;
   });
-}
-
-/** The decode itself, on compressed bytes at `src` in `tj`'s heap. */
-function decodeAt<T>(
-  tj: TurboExports,
-  src: number,
-  length: number,
-  expected: { width: number; height: number },
-  scaleEighths: number,
-  take: (pixels: ScaledJpeg) => T,
-): T {
-  const info = tj.malloc(16);
-  const handle = tj.tjInitDecompress();
-  if (!info || !handle) throw new LibjpegError('out of codec memory');
-  if (tj.tjDecompressHeader3(handle, src, length, info, info + 4, info + 8, info + 12) !== 0)
-    throw new LibjpegError('unreadable JPEG header');
-  const [width, height, subsampling] = new Int32Array(tj.memory.buffer, info, 3) as unknown as number[];
-  if (width !== expected.width || height !== expected.height) {
-    throw new LibjpegError(
-      `libjpeg reads the frame as ${width}x${height}, the header walk as ${expected.width}x${expected.height}`,
-    );
-  }
-  const out = { width: scaledSide(width, scaleEighths), height: scaledSide(height, scaleEighths) };
-  // The pixels are read back as out.width x out.height: TurboJPEG must write exactly that.
-  const written = turboOutputSize({ width, height }, out);
-  if (written?.width !== out.width || written.height !== out.height)
-    throw new LibjpegError(
-      `TurboJPEG cannot decode ${width}x${height} to exactly ${out.width}x${out.height}`,
-    );
-  const viaPlanes =
-    scaleEighths >= PLANAR_FROM_EIGHTHS && (subsampling === TJSAMP_420 || subsampling === TJSAMP_444);
-  const dst = viaPlanes
-    ? decodeViaPlanes(tj, handle, src, length, out, subsampling)
-    : decodeRgb(tj, handle, src, length, out);
-  const kept = take({
-    width: out.width,
-    height: out.height,
-    data: new Uint8Array(tj.memory.buffer, dst, out.width * out.height * 3),
-  });
-  tj.free(dst);
-  tj.free(info);
-  tj.tjDestroy(handle);
-  return kept;
 }

@@ -1,4 +1,5 @@
 import { instantiate, type WasmMemory } from './codec-instance.ts';
+import { PLANAR_FROM_EIGHTHS, scaledSide, turboOutputSize } from './decode-plan.ts';
 
 // The TurboJPEG module's exports and the two ways the edge decodes with it. The module (libjpeg-turbo 3.1
 // with jpeg-codec/ycc-rgb.c) is built for wasm32 by infra/wasm/build-jpeg.sh as a standalone module with
@@ -9,6 +10,13 @@ import { instantiate, type WasmMemory } from './codec-instance.ts';
 const TJPF_RGB = 0;
 export const TJSAMP_444 = 0;
 export const TJSAMP_420 = 2;
+
+export interface ScaledJpeg {
+  width: number;
+  height: number;
+  /** Packed RGB. */
+  data: Uint8Array;
+}
 
 export interface TurboExports {
   memory: WasmMemory;
@@ -176,4 +184,51 @@ export function decodeViaPlanes(
   tj.free(table);
   tj.free(y);
   return dst;
+}
+
+/**
+ * Decodes the JPEG at `src` in `tj`'s heap at `scaleEighths`/8. libjpeg reads the header first; its frame
+ * size must equal `expected` (the header walk's) before anything is allocated for the output. `take` gets a
+ * view of the RGB in the heap, valid only during the call.
+ */
+export function decodeInHeap<T>(
+  tj: TurboExports,
+  src: number,
+  length: number,
+  expected: { width: number; height: number },
+  scaleEighths: number,
+  take: (pixels: ScaledJpeg) => T,
+): T {
+  const info = tj.malloc(16);
+  const handle = tj.tjInitDecompress();
+  if (!info || !handle) throw new LibjpegError('out of codec memory');
+  if (tj.tjDecompressHeader3(handle, src, length, info, info + 4, info + 8, info + 12) !== 0)
+    throw new LibjpegError('unreadable JPEG header');
+  const [width, height, subsampling] = new Int32Array(tj.memory.buffer, info, 3) as unknown as number[];
+  if (width !== expected.width || height !== expected.height) {
+    throw new LibjpegError(
+      `libjpeg reads the frame as ${width}x${height}, the header walk as ${expected.width}x${expected.height}`,
+    );
+  }
+  const out = { width: scaledSide(width, scaleEighths), height: scaledSide(height, scaleEighths) };
+  // The pixels are read back as out.width x out.height: TurboJPEG must write exactly that.
+  const written = turboOutputSize({ width, height }, out);
+  if (written?.width !== out.width || written.height !== out.height)
+    throw new LibjpegError(
+      `TurboJPEG cannot decode ${width}x${height} to exactly ${out.width}x${out.height}`,
+    );
+  const viaPlanes =
+    scaleEighths >= PLANAR_FROM_EIGHTHS && (subsampling === TJSAMP_420 || subsampling === TJSAMP_444);
+  const dst = viaPlanes
+    ? decodeViaPlanes(tj, handle, src, length, out, subsampling)
+    : decodeRgb(tj, handle, src, length, out);
+  const kept = take({
+    width: out.width,
+    height: out.height,
+    data: new Uint8Array(tj.memory.buffer, dst, out.width * out.height * 3),
+  });
+  tj.free(dst);
+  tj.free(info);
+  tj.tjDestroy(handle);
+  return kept;
 }

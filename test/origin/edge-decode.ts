@@ -1,17 +1,23 @@
+import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import decodeJpegWith, { init as initJpeg } from '@jsquash/jpeg/decode.js';
+import path from 'node:path';
 import { decode as decodePngWith, init as initPng } from '@jsquash/png/decode.js';
 import decodeWebpWith, { init as initWebp } from '@jsquash/webp/decode.js';
 import '../../edge/image/image-data-shim.ts';
+import { planDecode } from '../../edge/image/decode-plan.ts';
+import { decodeMinSideFor } from '../../edge/image/edge-limits.ts';
 import { applyOrientation } from '../../edge/image/orient.ts';
-import { probeImage } from '../../edge/image/probe.ts';
+import { type ImageProbe, probeImage } from '../../edge/image/probe.ts';
+import { decodeInHeap, instantiateTurbo } from '../../edge/image/turbo-decode.ts';
+import { REPO_ROOT } from '../../infra/models/build.ts';
 import type { RgbImage } from '../../shared/preprocess/spec.ts';
 
-// The edge's decode path, run in Node: the edge's own header probe and EXIF orientation code, and the same
-// jsquash WASM codecs the Worker uses. Only the codec start-up differs: workerd hands them modules that
-// wrangler compiled, here they are compiled from the same .wasm files (edge/image/codecs.ts imports the
-// .wasm files directly, which only workerd can load).
+// The edge's decode path, run in Node: the edge's own header probe, decode plan and EXIF orientation code,
+// and the same WASM codecs the Worker uses: TurboJPEG (edge/image/jpeg-turbo.wasm, decoded at the scale the
+// edge plans for B0, through the same turbo-decode.ts steps), jsquash's PNG and WebP. Only the codec
+// start-up differs: workerd hands them modules that wrangler compiled, here they are compiled from the same
+// .wasm files (edge/image/codecs.ts imports the .wasm files directly, which only workerd can load).
 
 const require = createRequire(import.meta.url);
 type InitWithModule = (module: WebAssembly.Module) => Promise<unknown>;
@@ -26,9 +32,6 @@ const compile = async (specifier: string) => wasm.compile(await readFile(require
 let ready: Promise<unknown> | undefined;
 function initCodecs(): Promise<unknown> {
   ready ??= Promise.all([
-    compile('@jsquash/jpeg/codec/dec/mozjpeg_dec.wasm').then((m) =>
-      (initJpeg as unknown as InitWithModule)(m),
-    ),
     compile('@jsquash/png/codec/pkg/squoosh_png_bg.wasm').then((m) =>
       (initPng as unknown as InitWithModule)(m),
     ),
@@ -37,12 +40,32 @@ function initCodecs(): Promise<unknown> {
   return ready;
 }
 
+let turboModule: WebAssembly.Module | undefined;
+
+/** A JPEG as the Worker decodes it for B0: planned scale, TurboJPEG, packed RGB. */
+function decodeJpegAsEdge(bytes: Uint8Array, probe: ImageProbe): RgbImage {
+  const api = (
+    globalThis as unknown as { WebAssembly: { Module: new (b: Uint8Array) => WebAssembly.Module } }
+  ).WebAssembly;
+  turboModule ??= new api.Module(readFileSync(path.join(REPO_ROOT, 'edge/image/jpeg-turbo.wasm')));
+  const tj = instantiateTurbo(turboModule);
+  const src = tj.malloc(bytes.length);
+  new Uint8Array(tj.memory.buffer, src, bytes.length).set(bytes);
+  const { scaleEighths } = planDecode(probe, decodeMinSideFor('efficientnet-b0'));
+  return decodeInHeap(tj, src, bytes.length, probe, scaleEighths, ({ width, height, data }) => ({
+    width,
+    height,
+    channels: 3,
+    data: data.slice(),
+  }));
+}
+
 export async function edgeDecode(bytes: Uint8Array): Promise<RgbImage> {
   await initCodecs();
   const probe = probeImage(bytes);
+  if (probe.type === 'image/jpeg') return applyOrientation(decodeJpegAsEdge(bytes, probe), probe.orientation);
   const buffer = bytes.slice().buffer as ArrayBuffer;
   const decoders = {
-    'image/jpeg': () => decodeJpegWith(buffer),
     'image/png': () => decodePngWith(buffer),
     'image/webp': () => decodeWebpWith(buffer),
   } as const;

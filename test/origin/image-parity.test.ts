@@ -10,8 +10,9 @@ import type { RgbImage } from '../../shared/preprocess/spec.ts';
 import { edgeDecode } from './edge-decode.ts';
 
 // Edge and origin must feed the model the same tensor for the same upload. The origin decodes with sharp
-// (libvips, libjpeg-turbo, libspng, libwebp); the edge with jsquash's WASM codecs (see edge-decode.ts).
-// Both then run the shared preprocess. Tolerances:
+// (libvips, libjpeg-turbo, libspng, libwebp); the edge with its own WASM codecs (TurboJPEG built here,
+// jsquash's PNG and WebP; see edge-decode.ts). These images are small enough that the edge decodes them
+// at full size. Both then run the shared preprocess. Tolerances:
 //   PNG and lossless WebP: exact (lossless formats leave decoders nothing to disagree on).
 //   JPEG and lossy WebP: up to 2 levels per channel are legitimate between IDCT / upsampling
 //   implementations; measured here the two agree exactly (also on 100 real ImageNet photos).

@@ -29,8 +29,12 @@ emmake make -j"$(nproc)" turbojpeg-static >make.log 2>&1 || { tail -40 make.log;
 emcc -O3 -msimd128 -c "$codec/ycc-rgb.c" -o ycc-rgb.o
 exports=_malloc,_free,_tjInitDecompress,_tjDestroy,_tjDecompressHeader3,_tjDecompress2
 exports=$exports,_tjDecompressToYUVPlanes,_tjPlaneWidth,_tjPlaneHeight,_codec_ycc_to_rgb,_codec_ycc_scratch_bytes
-# The imports left undefined (codec_setjmp, codec_longjmp, a few WASI calls) are given by jpeg-turbo.ts.
+# The imports left undefined (codec_setjmp, codec_longjmp, a few WASI calls) are given by turbo-decode.ts.
+# Memory starts at 1 MiB (Emscripten's default is 16 MiB, and an upload gets an instance of its own; V8
+# accounts a memory at its full length) and grows on demand. The 512 KiB stack is many times what libjpeg
+# uses, and sits first in memory, so an overflow traps instead of overwriting static data.
 emcc -O3 -msimd128 libturbojpeg.a ycc-rgb.o -o "$root/edge/image/jpeg-turbo.wasm" --no-entry \
   -sSTANDALONE_WASM=1 -sALLOW_MEMORY_GROWTH=1 -sFILESYSTEM=0 -sERROR_ON_UNDEFINED_SYMBOLS=0 \
+  -sINITIAL_MEMORY=1MB -sTOTAL_STACK=512KB -Wl,--stack-first \
   -sEXPORTED_FUNCTIONS="$exports" 2> >(grep -v 'undefined symbol: codec_' >&2)
 ls -l "$root/edge/image/jpeg-turbo.wasm"

@@ -128,6 +128,13 @@ function sizes(count: number): [number, number][] {
   ];
 }
 
+describe('the TurboJPEG module (edge/image/jpeg-turbo.wasm)', () => {
+  it('starts with a small memory: every JPEG upload gets an instance of its own', () => {
+    // Emscripten's default is 16 MiB, and V8 accounts a memory at its full length (build-jpeg.sh).
+    expect(instantiateTurbo(module).memory.buffer.byteLength).toBeLessThanOrEqual(1024 * 1024);
+  });
+});
+
 describe('planar JPEG decode (TurboJPEG planes + ycc-rgb.c)', () => {
   it('equals libjpeg-turbo byte for byte on 4:4:4 at every scale and on 4:2:0 at full size', async () => {
     const tj = instantiateTurbo(module);

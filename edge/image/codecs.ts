@@ -41,7 +41,7 @@ const freshWebp = () => (initWebp as unknown as InitWithModule)(webpWasm).then((
 export function decodeJpeg(
   bytes: Uint8Array,
   header: Size,
-  plan: { scaleEighths: number; heapBytes?: number },
+  plan: { scaleEighths: number; heapBytes?: number; planar?: boolean },
   orient: (pixels: DecodedPixels) => DecodedPixels,
 ): DecodedPixels {
   return decodeJpegScaled(
@@ -50,6 +50,7 @@ export function decodeJpeg(
     plan.scaleEighths,
     (pixels) => orient({ ...pixels, channels: 3 }),
     plan.heapBytes,
+    plan.planar,
   );
 }
 

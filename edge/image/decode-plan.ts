@@ -13,8 +13,8 @@ export const DECODE_BUDGET_BYTES = 24 * MiB;
 
 /**
  * Bytes per output pixel: the decoder's output in its heap, the copy out of it, and the upright RGB copy
- * (orient.ts) or the RGBA → RGB step. JPEG decodes to RGB (3 + 3 + 3; from 5/8 up the heap also holds the
- * YCbCr planes, jpegHeapBytesPerPixel); PNG and WebP to RGBA
+ * (orient.ts) or the RGBA → RGB step. JPEG decodes to RGB (3 + 3 + 3; a planar decode's heap also holds the
+ * YCbCr planes, JPEG_PLANES_BYTES_PER_PIXEL); PNG and WebP to RGBA
  * (4 + 4 + 3), plus the PNG decoder's unfiltered scanlines before conversion. A JPEG is copied out of the
  * heap upright in one step, so its third 3 covers (with room to spare) the edge preprocessing's WebAssembly
  * memory (edge/preprocess: a band of source rows and the resized window), used while this reservation is
@@ -41,6 +41,8 @@ export interface DecodePlan {
   bytes: number;
   /** Of those, what the decoder allocates in its own heap beside the input: output, coefficients, state. */
   heapBytes: number;
+  /** JPEG only: decode to YCbCr planes and convert them here (jpeg-turbo.ts), not libjpeg's RGB output. */
+  planar: boolean;
 }
 
 /**
@@ -104,13 +106,11 @@ export function jpegScaleEighths(width: number, height: number, minSide: number)
 
 /**
  * From this scale up, YCbCr JPEGs (4:2:0, 4:4:4) are decoded to planes and converted to RGB by the edge's
- * own SIMD code rather than by libjpeg (jpeg-turbo.ts); the heap then holds planes (at most 3 bytes per
- * pixel, 4:4:4) beside the RGB.
+ * own SIMD code rather than by libjpeg (turbo-decode.ts), when the planes fit the budget too: the heap then
+ * holds them (at most 3 bytes per pixel, 4:4:4) beside the RGB.
  */
 export const PLANAR_FROM_EIGHTHS = 5;
-
-/** What a JPEG decode at `eighths`/8 allocates per output pixel in the codec's heap. */
-export const jpegHeapBytesPerPixel = (eighths: number) => (eighths >= PLANAR_FROM_EIGHTHS ? 6 : 3);
+export const JPEG_PLANES_BYTES_PER_PIXEL = 3;
 
 export function planDecode(probe: ImageProbe, minSide: number): DecodePlan {
   const pixels = (w: number, h: number) => w * h;
@@ -121,15 +121,19 @@ export function planDecode(probe: ImageProbe, minSide: number): DecodePlan {
     const coefficients = probe.jpeg
       ? coefficientBytes({ ...probe.jpeg, width: probe.width, height: probe.height })
       : 0;
-    const heapBytes =
-      pixels(width, height) * jpegHeapBytesPerPixel(scaleEighths) + coefficients + FIXED_OVERHEAD;
-    const bytes = probe.byteLength + heapBytes + pixels(width, height) * (JPEG_BYTES_PER_PIXEL - 3);
-    return { width, height, scaleEighths, bytes, heapBytes };
+    const rgbHeapBytes = pixels(width, height) * 3 + coefficients + FIXED_OVERHEAD;
+    const outsideHeap = probe.byteLength + pixels(width, height) * (JPEG_BYTES_PER_PIXEL - 3);
+    const planarHeapBytes = rgbHeapBytes + pixels(width, height) * JPEG_PLANES_BYTES_PER_PIXEL;
+    // Planes only where they fit: a long strip decoded whole keeps libjpeg's RGB output within the budget.
+    const planar =
+      scaleEighths >= PLANAR_FROM_EIGHTHS && outsideHeap + planarHeapBytes <= DECODE_BUDGET_BYTES;
+    const heapBytes = planar ? planarHeapBytes : rgbHeapBytes;
+    return { width, height, scaleEighths, bytes: outsideHeap + heapBytes, heapBytes, planar };
   }
   const perPixel = probe.type === 'image/png' ? PNG_BYTES_PER_PIXEL : WEBP_BYTES_PER_PIXEL;
   const bytes = probe.byteLength + pixels(probe.width, probe.height) * perPixel + FIXED_OVERHEAD;
   const heapBytes = bytes - probe.byteLength;
-  return { width: probe.width, height: probe.height, scaleEighths: 8, bytes, heapBytes };
+  return { width: probe.width, height: probe.height, scaleEighths: 8, bytes, heapBytes, planar: false };
 }
 
 /** "5/8 scale", or "full size". */

@@ -188,8 +188,9 @@ export function decodeViaPlanes(
 
 /**
  * Decodes the JPEG at `src` in `tj`'s heap at `scaleEighths`/8. libjpeg reads the header first; its frame
- * size must equal `expected` (the header walk's) before anything is allocated for the output. `take` gets a
- * view of the RGB in the heap, valid only during the call.
+ * size must equal `expected` (the header walk's) before anything is allocated for the output. `planar`
+ * lets a 4:2:0 or 4:4:4 file go through YCbCr planes (decodeViaPlanes); anything else, or `planar` false,
+ * gets libjpeg's RGB output. `take` gets a view of the RGB in the heap, valid only during the call.
  */
 export function decodeInHeap<T>(
   tj: TurboExports,
@@ -198,6 +199,7 @@ export function decodeInHeap<T>(
   expected: { width: number; height: number },
   scaleEighths: number,
   take: (pixels: ScaledJpeg) => T,
+  planar = scaleEighths >= PLANAR_FROM_EIGHTHS,
 ): T {
   const info = tj.malloc(16);
   const handle = tj.tjInitDecompress();
@@ -217,8 +219,7 @@ export function decodeInHeap<T>(
     throw new LibjpegError(
       `TurboJPEG cannot decode ${width}x${height} to exactly ${out.width}x${out.height}`,
     );
-  const viaPlanes =
-    scaleEighths >= PLANAR_FROM_EIGHTHS && (subsampling === TJSAMP_420 || subsampling === TJSAMP_444);
+  const viaPlanes = planar && (subsampling === TJSAMP_420 || subsampling === TJSAMP_444);
   const dst = viaPlanes
     ? decodeViaPlanes(tj, handle, src, length, out, subsampling)
     : decodeRgb(tj, handle, src, length, out);

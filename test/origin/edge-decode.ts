@@ -51,13 +51,14 @@ function decodeJpegAsEdge(bytes: Uint8Array, probe: ImageProbe): RgbImage {
   const tj = instantiateTurbo(turboModule);
   const src = tj.malloc(bytes.length);
   new Uint8Array(tj.memory.buffer, src, bytes.length).set(bytes);
-  const { scaleEighths } = planDecode(probe, decodeMinSideFor('efficientnet-b0'));
-  return decodeInHeap(tj, src, bytes.length, probe, scaleEighths, ({ width, height, data }) => ({
+  const plan = planDecode(probe, decodeMinSideFor('efficientnet-b0'));
+  const copy = ({ width, height, data }: { width: number; height: number; data: Uint8Array }): RgbImage => ({
     width,
     height,
     channels: 3,
     data: data.slice(),
-  }));
+  });
+  return decodeInHeap(tj, src, bytes.length, probe, plan.scaleEighths, copy, plan.planar);
 }
 
 export async function edgeDecode(bytes: Uint8Array): Promise<RgbImage> {

@@ -195,6 +195,20 @@ describe('decode plan and edge limits', () => {
     expect(JPEG_SCALES_EIGHTHS).not.toContain(7);
   });
 
+  it('plans YCbCr planes from 5/8 up where they fit the decode budget, and counts them', () => {
+    const photo = planDecode(jpegProbe(1155, 866), 512); // 5/8: planes
+    expect(photo).toMatchObject({ scaleEighths: 5, planar: true });
+    expect(photo.heapBytes - planDecode(jpegProbe(4032, 3024), 512).heapBytes).toBeGreaterThan(0);
+    expect(photo.heapBytes).toBeGreaterThanOrEqual(722 * 542 * 6);
+    expect(planDecode(jpegProbe(4032, 3024), 512)).toMatchObject({ scaleEighths: 2, planar: false });
+    // A strip too narrow to reduce, decoded whole: planes would pass the budget, libjpeg's RGB does not.
+    const strip = planDecode(jpegProbe(600, 3500), 512);
+    expect(strip).toMatchObject({ scaleEighths: 8, planar: false });
+    expect(strip.bytes).toBeLessThanOrEqual(DECODE_BUDGET_BYTES);
+    expect(strip.bytes + 600 * 3500 * 3).toBeGreaterThan(DECODE_BUDGET_BYTES);
+    expect(planDecode({ ...jpegProbe(64, 64), type: 'image/png' as const }, 512).planar).toBe(false);
+  });
+
   it('plans exactly the size TurboJPEG writes, for every factor and odd sizes', () => {
     // turboOutputSize follows tjDecompress2's choice among its 16 factors; the plan must be what it writes.
     for (let side = 1; side <= 3000; side += side < 40 ? 1 : 37) {

@@ -4,7 +4,10 @@
 # emscripten) and a libjpeg-turbo source tree; the committed .wasm was built from tag 3.1.4.1 with
 # Debian's emscripten 3.1.6.
 #
-#   npm run build:jpeg -- /path/to/libjpeg-turbo
+#   git clone --depth 1 --branch 3.1.4.1 https://github.com/libjpeg-turbo/libjpeg-turbo /tmp/libjpeg-turbo
+#   npm run build:jpeg -- /tmp/libjpeg-turbo
+#
+# The same source and toolchain give the same bytes (checked twice).
 #
 # libjpeg reports errors with longjmp; sjlj.h turns setjmp/longjmp into two imports (setjmp returns 0,
 # longjmp throws in JavaScript), so no Emscripten JavaScript glue is needed. An instance that threw is

@@ -206,7 +206,7 @@ export function decodeInHeap<T>(
   if (!info || !handle) throw new LibjpegError('out of codec memory');
   if (tj.tjDecompressHeader3(handle, src, length, info, info + 4, info + 8, info + 12) !== 0)
     throw new LibjpegError('unreadable JPEG header');
-  const [width, height, subsampling] = new Int32Array(tj.memory.buffer, info, 3) as unknown as number[];
+  const [width, height, subsampling] = new Int32Array(tj.memory.buffer, info, 3);
   if (width !== expected.width || height !== expected.height) {
     throw new LibjpegError(
       `libjpeg reads the frame as ${width}x${height}, the header walk as ${expected.width}x${expected.height}`,

@@ -14,7 +14,7 @@ export const DECODE_BUDGET_BYTES = 24 * MiB;
 /**
  * Bytes per output pixel: the decoder's output in its heap, the copy out of it, and the upright RGB copy
  * (orient.ts) or the RGBA → RGB step. JPEG decodes to RGB (3 + 3 + 3; a planar decode's heap also holds the
- * YCbCr planes, JPEG_PLANES_BYTES_PER_PIXEL); PNG and WebP to RGBA
+ * YCbCr planes, JPEG_PLANES_BYTES_PER_PIXEL below); PNG and WebP to RGBA
  * (4 + 4 + 3), plus the PNG decoder's unfiltered scanlines before conversion. A JPEG is copied out of the
  * heap upright in one step, so its third 3 covers (with room to spare) the edge preprocessing's WebAssembly
  * memory (edge/preprocess: a band of source rows and the resized window), used while this reservation is
@@ -107,10 +107,10 @@ export function jpegScaleEighths(width: number, height: number, minSide: number)
 /**
  * From this scale up, YCbCr JPEGs (4:2:0, 4:4:4) are decoded to planes and converted to RGB by the edge's
  * own SIMD code rather than by libjpeg (turbo-decode.ts), when the planes fit the budget too: the heap then
- * holds them (at most 3 bytes per pixel, 4:4:4) beside the RGB.
+ * holds them (at most 3 bytes per pixel, 4:4:4) beside the RGB. The plan is where this is decided.
  */
-export const PLANAR_FROM_EIGHTHS = 5;
-export const JPEG_PLANES_BYTES_PER_PIXEL = 3;
+const PLANAR_FROM_EIGHTHS = 5;
+const JPEG_PLANES_BYTES_PER_PIXEL = 3;
 
 export function planDecode(probe: ImageProbe, minSide: number): DecodePlan {
   const pixels = (w: number, h: number) => w * h;

@@ -1,11 +1,6 @@
 /// <reference path="./wasm-modules.d.ts" />
 import { Replaceable } from './codec-instance.ts';
-import {
-  DECODE_BUDGET_BYTES,
-  JPEG_PLANES_BYTES_PER_PIXEL,
-  PLANAR_FROM_EIGHTHS,
-  scaledSide,
-} from './decode-plan.ts';
+import { DECODE_BUDGET_BYTES, scaledSide } from './decode-plan.ts';
 import turboWasm from './jpeg-turbo.wasm';
 import {
   decodeInHeap,
@@ -95,9 +90,9 @@ function uploadHolding(bytes: Uint8Array, heapBytes: number): Upload | undefined
  * `take` gets a view into the codec's heap, valid only during the call: it makes the one copy the caller
  * keeps (rotated, or plain), so the pixels are not copied twice. Bytes read into codecHeapBuffer() are
  * decoded where they lie when `heapBytes` (what the decode may allocate, from its plan; by default the
- * output, planes and libjpeg's working memory) fits their instance's reserve; other bytes are copied into
- * the shared instance's heap first. `planar` (from the plan; by default from 5/8 up) lets a 4:2:0 or 4:4:4
- * file decode to YCbCr planes (turbo-decode.ts).
+ * output and libjpeg's working memory) fits their instance's reserve; other bytes are copied into the
+ * shared instance's heap first. `planar` (decided by the plan, decode-plan.ts) lets a 4:2:0 or 4:4:4 file
+ * decode to YCbCr planes (turbo-decode.ts); without a plan, libjpeg's RGB output.
  */
 export function decodeJpegScaled<T>(
   bytes: Uint8Array,
@@ -105,7 +100,7 @@ export function decodeJpegScaled<T>(
   scaleEighths: number,
   take: (pixels: ScaledJpeg) => T,
   heapBytes?: number,
-  planar = scaleEighths >= PLANAR_FROM_EIGHTHS,
+  planar = false,
 ): T {
   if (!Number.isInteger(scaleEighths) || scaleEighths < 1 || scaleEighths > 8)
     throw new RangeError(`DCT scaling is M/8 with M = 1..8, not ${scaleEighths}/8`);
@@ -113,11 +108,7 @@ export function decodeJpegScaled<T>(
     width: scaledSide(expected.width, scaleEighths),
     height: scaledSide(expected.height, scaleEighths),
   };
-  const upload = uploadHolding(
-    bytes,
-    heapBytes ??
-      out.width * out.height * (3 + (planar ? JPEG_PLANES_BYTES_PER_PIXEL : 0)) + LIBJPEG_WORKING_BYTES,
-  );
+  const upload = uploadHolding(bytes, heapBytes ?? out.width * out.height * 3 + LIBJPEG_WORKING_BYTES);
   if (upload) {
     const heap = upload.tj.memory.buffer;
     let kept: T;

@@ -1,5 +1,5 @@
 import { instantiate, type WasmMemory } from './codec-instance.ts';
-import { PLANAR_FROM_EIGHTHS, scaledSide, turboOutputSize } from './decode-plan.ts';
+import { scaledSide, turboOutputSize } from './decode-plan.ts';
 
 // The TurboJPEG module's exports and the two ways the edge decodes with it. The module (libjpeg-turbo 3.1
 // with jpeg-codec/ycc-rgb.c) is built for wasm32 by infra/wasm/build-jpeg.sh as a standalone module with
@@ -189,8 +189,8 @@ export function decodeViaPlanes(
 /**
  * Decodes the JPEG at `src` in `tj`'s heap at `scaleEighths`/8. libjpeg reads the header first; its frame
  * size must equal `expected` (the header walk's) before anything is allocated for the output. `planar`
- * lets a 4:2:0 or 4:4:4 file go through YCbCr planes (decodeViaPlanes); anything else, or `planar` false,
- * gets libjpeg's RGB output. `take` gets a view of the RGB in the heap, valid only during the call.
+ * (the plan's choice, decode-plan.ts) lets a 4:2:0 or 4:4:4 file go through YCbCr planes
+ * (decodeViaPlanes); anything else gets libjpeg's RGB output. `take` gets a view of the RGB in the heap, valid only during the call.
  */
 export function decodeInHeap<T>(
   tj: TurboExports,
@@ -199,7 +199,7 @@ export function decodeInHeap<T>(
   expected: { width: number; height: number },
   scaleEighths: number,
   take: (pixels: ScaledJpeg) => T,
-  planar = scaleEighths >= PLANAR_FROM_EIGHTHS,
+  planar: boolean,
 ): T {
   const info = tj.malloc(16);
   const handle = tj.tjInitDecompress();

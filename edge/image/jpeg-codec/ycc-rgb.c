@@ -85,13 +85,9 @@ static void widen(uint16_t *s, int cw, int even_bias, int odd_bias, int shift, u
   }
 }
 
-// The chroma of one output row at full width into `out`: `near` is the chroma row the output row lies
-// in, `far` the neighbouring one it leans towards (4:2:0; with 4:4:4, h = 1, the row is copied).
-static void chroma_row(const uint8_t *near, const uint8_t *far, int cw, int h, uint16_t *sums, uint8_t *out) {
-  if (h == 1) {
-    for (int x = 0; x < cw; x++) out[x] = near[x];
-    return;
-  }
+// One output row's 4:2:0 chroma at full width into `out`: `near` is the chroma row the output row lies in,
+// `far` the neighbouring one it leans towards.
+static void upsample_row(const uint8_t *near, const uint8_t *far, int cw, uint16_t *sums, uint8_t *out) {
   if (cw <= 2) {  // libjpeg replicates chroma this narrow instead of filtering it
     for (int x = 0; x < 2 * cw; x++) out[x] = near[x >> 1];
     return;
@@ -105,33 +101,36 @@ static void chroma_row(const uint8_t *near, const uint8_t *far, int cw, int h, u
   widen(sums, cw, 8, 7, 4, out);
 }
 
-// Bytes of scratch codec_ycc_to_rgb needs for an output `width` pixels wide.
-int codec_ycc_scratch_bytes(int width) { return 2 * (width + 64) + 2 * (width + 64); }
+// Bytes of scratch codec_ycc_to_rgb needs for an output `width` pixels wide: two upsampled chroma rows
+// and the column sums, each with room for a vector's overrun.
+int codec_ycc_scratch_bytes(int width) { return 4 * (width + 64); }
 
-// `half`: 1 for 4:2:0 chroma (half width and height), 0 for 4:4:4. cw, ch: the chroma planes' size;
-// strides in bytes. Returns 0, or -1 when the planes cannot cover the image.
+// `half`: 1 for 4:2:0 chroma (half width and height), 0 for 4:4:4 (read where it lies). cw, ch: the chroma
+// planes' size; strides in bytes. Returns 0, or -1 when the planes cannot cover the image.
 int codec_ycc_to_rgb(const uint8_t *y, int y_stride, const uint8_t *cb, const uint8_t *cr, int c_stride,
                      int cw, int ch, int width, int height, int half, uint8_t *rgb, uint8_t *scratch) {
-  int h = half ? 2 : 1, v = h;
-  if (width < 1 || height < 1 || cw < 1 || ch < 1 || width > h * cw || height > v * ch) return -1;
+  int factor = half ? 2 : 1;
+  if (width < 1 || height < 1 || cw < 1 || ch < 1 || width > factor * cw || height > factor * ch) return -1;
   uint8_t *ub = scratch, *vb = scratch + width + 64;
   uint16_t *sums = (uint16_t *)(scratch + 2 * (width + 64)) + 8;
   for (int row = 0; row < height; row++) {
-    int c = v == 2 ? row >> 1 : row;
-    int far = c;
-    if (v == 2) {
-      far = (row & 1) ? c + 1 : c - 1;
+    const uint8_t *u = cb + row * c_stride, *v = cr + row * c_stride;
+    if (half) {
+      int c = row >> 1;
+      int far = (row & 1) ? c + 1 : c - 1;
       if (far < 0) far = 0;
       if (far > ch - 1) far = ch - 1;
+      upsample_row(cb + c * c_stride, cb + far * c_stride, cw, sums, ub);
+      upsample_row(cr + c * c_stride, cr + far * c_stride, cw, sums, vb);
+      u = ub;
+      v = vb;
     }
-    chroma_row(cb + c * c_stride, cb + far * c_stride, cw, h, sums, ub);
-    chroma_row(cr + c * c_stride, cr + far * c_stride, cw, h, sums, vb);
     const uint8_t *yr = y + row * y_stride;
     uint8_t *o = rgb + row * width * 3;
     int x = 0;
     for (; x + 16 <= width; x += 16)
-      convert16(wasm_v128_load(yr + x), wasm_v128_load(ub + x), wasm_v128_load(vb + x), o + 3 * x);
-    for (; x < width; x++) convert_pixel(yr[x], ub[x], vb[x], o + 3 * x);
+      convert16(wasm_v128_load(yr + x), wasm_v128_load(u + x), wasm_v128_load(v + x), o + 3 * x);
+    for (; x < width; x++) convert_pixel(yr[x], u[x], v[x], o + 3 * x);
   }
   return 0;
 }

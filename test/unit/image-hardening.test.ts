@@ -228,20 +228,9 @@ describe('decode plan and edge limits', () => {
 
   it('accepts 12 and 24 MP baseline JPEGs within the decode budget, and names the limit when not', () => {
     const probe = (width: number, height: number, extra: object = {}) => ({
-      type: 'image/jpeg' as const,
-      width,
-      height,
+      ...jpegProbe(width, height),
       orientation: 6,
       byteLength: 8 * 1024 * 1024,
-      jpeg: {
-        components: [
-          { horizontal: 2, vertical: 2 },
-          { horizontal: 1, vertical: 1 },
-          { horizontal: 1, vertical: 1 },
-        ],
-        wholeImageCoefficients: false,
-        scanOffset: 0,
-      },
       ...extra,
     });
     expect(() => checkDimensions(probe(4032, 3024), EDGE)).not.toThrow();
